@@ -1,0 +1,74 @@
+// VRRL v1 on-disk constants: offsets, sizes and magics shared by the writer,
+// the readers, the CLI and the tests. No logic lives here.
+//
+// The prose description with a byte diagram is docs/format.md; keep the two in
+// step. The layout comes from the original Rust implementation
+// (shared/seed/ring_log.rs.txt) and must stay byte-compatible with it.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace vrrl::format {
+
+// --- File header: 32 bytes at offset 0, little-endian -----------------------
+inline constexpr std::array<char, 8> log_magic{'V', 'R', 'R', 'L', '0', '0', '0', '1'};
+inline constexpr std::uint32_t log_version = 1;
+inline constexpr std::uint64_t header_bytes = 32;
+
+// Byte offsets (a struct, so classes can alias it with `using`).
+struct header_offset {
+  static constexpr std::size_t magic = 0;      // char[8] "VRRL0001"
+  static constexpr std::size_t version = 8;    // u32, always 1
+  static constexpr std::size_t flags = 12;     // u32, written 0, ignored on read
+  static constexpr std::size_t capacity = 16;  // u64, number of record slots
+  static constexpr std::size_t cursor = 24;    // u64, running append count; next slot = cursor % capacity
+};
+
+// --- Record slots: `capacity` packed 64-byte slots from offset 32 -----------
+inline constexpr std::uint32_t record_magic = 0xDEADBEEF;
+inline constexpr std::uint32_t empty_record_magic = 0;
+inline constexpr std::uint64_t record_bytes = 64;
+inline constexpr std::size_t record_args = 4;
+
+// Byte offsets (a struct, so classes can alias it with `using`).
+struct record_offset {
+  static constexpr std::size_t magic = 0;           // u32, 0xDEADBEEF = valid, 0 = empty
+  static constexpr std::size_t timestamp_ns = 4;    // u64 (only 4-byte aligned in the file)
+  static constexpr std::size_t slot_idx = 12;       // u32
+  static constexpr std::size_t tenant_id = 16;      // u32
+  static constexpr std::size_t opcode = 20;         // u32
+  static constexpr std::size_t args = 24;           // u32[4]
+  static constexpr std::size_t epoch = 40;          // u32
+  static constexpr std::size_t slot_status = 44;    // u32  } failure evidence:
+  static constexpr std::size_t failure_class = 48;  // u32  } all zero means
+  static constexpr std::size_t backend_code = 52;   // u32  } "no evidence"; the
+  static constexpr std::size_t output_digest = 56;  // u64  } seed writes zeros
+};
+
+// MAX_REPLAY_RECORDS in the seed: the largest capacity a log may have.
+inline constexpr std::uint64_t max_capacity = 1'048'576;
+
+// Byte offset of slot `slot_index`. Never overflows for slot_index <= max_capacity.
+[[nodiscard]] constexpr std::uint64_t record_position(std::uint64_t slot_index) noexcept {
+  return header_bytes + slot_index * record_bytes;
+}
+
+// Exact size of a log file with `capacity` slots (header + every slot).
+[[nodiscard]] constexpr std::uint64_t file_bytes(std::uint64_t capacity) noexcept {
+  return record_position(capacity);
+}
+
+static_assert(log_magic.size() == header_offset::version);
+static_assert(header_offset::cursor + sizeof(std::uint64_t) == header_bytes);
+static_assert(record_offset::output_digest + sizeof(std::uint64_t) == record_bytes);
+static_assert(record_offset::epoch == record_offset::args + record_args * sizeof(std::uint32_t));
+// Records start 32 bytes into a 64-byte line: each one straddles two cache
+// lines, and the u64 cursor and the u32 record magic are naturally aligned,
+// which is what lets the writer update them with atomic stores.
+static_assert(header_bytes % alignof(std::uint64_t) == 0);
+static_assert(record_bytes % alignof(std::uint64_t) == 0);
+static_assert(file_bytes(max_capacity) == 67'108'896);
+
+}  // namespace vrrl::format
