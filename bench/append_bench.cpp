@@ -1,0 +1,135 @@
+// append/<variant>: the cost of recording one 64-byte record. One benchmark
+// iteration is one record; every variant appends records_per_run() records
+// per run (one lap of the 64 MiB log), so the per-iteration time is ns/record.
+//
+//   append/vrrl/slots:N            RingLog::append into a warm log of N slots
+//   append/vrrl_cold               a fresh, unprefaulted 64 MiB log: page faults included
+//   append/vrrl_prefault           a fresh log opened with {.prefault = true} (MAP_POPULATE)
+//   append/vrrl_sync_every_N       append, and sync() every N records
+//   append/<stream baseline>       see stream_writers.hpp
+//   append/memcpy_limit/slots:N    plain 64-byte copies into a warm mapping
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <vrrl/ring_log.hpp>
+
+#include "stream_writers.hpp"
+#include "workload.hpp"
+
+namespace vrrl::bench {
+namespace {
+
+std::filesystem::path fresh_path(const std::string& name) {
+  const auto path = BenchDir::get() / name;
+  std::filesystem::remove(path);
+  return path;
+}
+
+void report_records(benchmark::State& state) {
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * format::record_bytes));
+  state.counters["records_per_iteration"] = 1;
+}
+
+// Appends one lap first, so every page is mapped writable and in the cache
+// hierarchy as far as it fits.
+void warm_up(RingLog& log) {
+  for (std::uint64_t n = 0; n < log.capacity(); ++n) log.append(sample_slot(n));
+}
+
+void append_vrrl(benchmark::State& state) {
+  const auto slots = static_cast<std::uint64_t>(state.range(0));
+  RingLog log = RingLog::open(fresh_path("vrrl_warm.vrrl"), slots, {.prefault = true});
+  warm_up(log);
+  RecordedSlot slot = sample_slot(0);
+  for (auto _ : state) {
+    ++slot.timestamp_ns;
+    log.append(slot);
+  }
+  report_records(state);
+}
+
+void append_vrrl_fresh(benchmark::State& state, bool prefault) {
+  RingLog log = RingLog::open(fresh_path("vrrl_cold.vrrl"), big_log_slots, {.prefault = prefault});
+  RecordedSlot slot = sample_slot(0);
+  for (auto _ : state) {
+    ++slot.timestamp_ns;
+    log.append(slot);
+  }
+  report_records(state);
+}
+
+void append_vrrl_sync_every(benchmark::State& state, std::uint64_t every) {
+  RingLog log = RingLog::open(fresh_path("vrrl_sync.vrrl"), big_log_slots, {.prefault = true});
+  warm_up(log);
+  log.sync();
+  RecordedSlot slot = sample_slot(0);
+  std::uint64_t until_sync = every;
+  for (auto _ : state) {
+    ++slot.timestamp_ns;
+    log.append(slot);
+    if (--until_sync == 0) {
+      log.sync();
+      until_sync = every;
+    }
+  }
+  report_records(state);
+}
+
+template <class Writer>
+void append_stream(benchmark::State& state, const char* file_name, std::uint64_t slots) {
+  Writer writer(BenchDir::get() / file_name, slots);
+  RecordedSlot slot = sample_slot(0);
+  for (auto _ : state) {
+    ++slot.timestamp_ns;
+    writer.append(slot);
+  }
+  report_records(state);
+}
+
+// Every append variant runs the same number of records per run.
+benchmark::internal::Benchmark* same_records(benchmark::internal::Benchmark* b) {
+  return b->Iterations(static_cast<benchmark::IterationCount>(records_per_run()))->Unit(benchmark::kNanosecond);
+}
+
+// The syncing variants write fewer records (records_per_run() / 16): on a real
+// disk each msync costs a device flush, and 16384 of them would take minutes.
+benchmark::internal::Benchmark* fewer_records(benchmark::internal::Benchmark* b) {
+  return b->Iterations(static_cast<benchmark::IterationCount>(records_per_run() / 16))
+      ->Unit(benchmark::kNanosecond);
+}
+
+void register_append_benchmarks() {
+  const auto slots = [](benchmark::internal::Benchmark* b) {
+    return same_records(b->ArgName("slots")->Arg(small_log_slots)->Arg(big_log_slots));
+  };
+  slots(benchmark::RegisterBenchmark("append/vrrl", append_vrrl));
+  same_records(benchmark::RegisterBenchmark("append/vrrl_cold", [](benchmark::State& s) { append_vrrl_fresh(s, false); }));
+  same_records(benchmark::RegisterBenchmark("append/vrrl_prefault", [](benchmark::State& s) { append_vrrl_fresh(s, true); }));
+  for (const std::uint64_t every : {64, 4096}) {
+    fewer_records(benchmark::RegisterBenchmark(("append/vrrl_sync_every_" + std::to_string(every)).c_str(),
+                                               append_vrrl_sync_every, every));
+  }
+  same_records(benchmark::RegisterBenchmark("append/seed_seek_write", append_stream<SeedSeekWriter>, "seed.log",
+                                                    big_log_slots));
+  same_records(benchmark::RegisterBenchmark("append/pwrite", append_stream<PwriteWriter>, "pwrite.log",
+                                                    big_log_slots));
+  same_records(benchmark::RegisterBenchmark("append/write", append_stream<AppendWriter>, "write.log",
+                                                    big_log_slots));
+  same_records(benchmark::RegisterBenchmark("append/fwrite", append_stream<FwriteWriter>, "fwrite.log",
+                                                    big_log_slots));
+  same_records(benchmark::RegisterBenchmark("append/ofstream", append_stream<OfstreamWriter>, "ofstream.log",
+                                                    big_log_slots));
+  slots(benchmark::RegisterBenchmark("append/memcpy_limit", [](benchmark::State& s) {
+    append_stream<MemcpyLimit>(s, "memcpy.map", static_cast<std::uint64_t>(s.range(0)));
+  }));
+}
+
+// Registration at load time keeps main() Google Benchmark's own.
+const bool registered = (register_append_benchmarks(), true);
+
+}  // namespace
+}  // namespace vrrl::bench
