@@ -39,10 +39,15 @@ class MappedLog {
   [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
 
   // A replay range starting at the oldest slot for the cursor as of now.
-  [[nodiscard]] ReplayRange replay(Recovery recovery) const noexcept;
+  // Throws ErrorKind::truncated when the file has shrunk since it was mapped.
+  [[nodiscard]] ReplayRange replay(Recovery recovery) const;
   [[nodiscard]] std::vector<RecordedSlot> replay_all() const;
 
   void sync();
+
+  // Throws ErrorKind::truncated when another process has shrunk the file
+  // below the mapped size since open: touching the missing pages would SIGBUS.
+  void check_not_shrunk(const char* operation) const;
 
  private:
   MappedLog(std::filesystem::path path, FileDescriptor file, std::uint64_t capacity,

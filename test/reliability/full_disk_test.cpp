@@ -1,0 +1,98 @@
+// A full disk. On a tiny tmpfs mounted in a private mount namespace (skipped
+// with a message when that is not permitted), creating a log that does not
+// fit fails at open with ErrorKind::io naming ENOSPC and leaves nothing
+// behind: the file is built under a temporary name, its blocks reserved with
+// posix_fallocate, and linked into place only when complete.
+#include <catch2/catch.hpp>
+
+#include <sched.h>
+#include <sys/mount.h>
+
+#include "fault_support.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+constexpr int cannot_mount = 50;
+
+// In a child with its own mount namespace: mount a `size_kib` tmpfs over
+// `where`, then run `body`. Exit cannot_mount when that is not permitted.
+template <class Fn>
+int on_tiny_tmpfs(const std::filesystem::path& where, int size_kib, Fn&& body) {
+  return vrrl::test::run_in_child([&]() -> int {
+    if (::unshare(CLONE_NEWNS) != 0) return cannot_mount;
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return cannot_mount;
+    const std::string options = "size=" + std::to_string(size_kib) + "k";
+    if (::mount("vrrl-tiny", where.c_str(), "tmpfs", 0, options.c_str()) != 0) return cannot_mount;
+    return body();
+  });
+}
+
+std::size_t entries_in(const std::filesystem::path& directory) {
+  std::size_t count = 0;
+  for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator(directory)) ++count;
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("full disk: open fails with ENOSPC and leaves nothing half-created", "[reliability][full_disk]") {
+  vrrl::test::TempDir dir;
+  const auto mount_point = dir.file("tiny");
+  std::filesystem::create_directory(mount_point);
+  // 64 KiB of tmpfs: a 4096-slot log (256 KiB) cannot fit, a 64-slot one can.
+  const int status = on_tiny_tmpfs(mount_point, 64, [&]() -> int {
+    const auto path = mount_point / "big.vrrl";
+    try {
+      (void)vrrl::RingLog::open(path, 4096);
+      return 10;
+    } catch (const vrrl::Error& e) {
+      const std::string what = e.what();
+      if (e.kind() != vrrl::ErrorKind::io) return 11;
+      if (e.errno_value() != ENOSPC) return 12;
+      if (what.find("No space left on device") == std::string::npos) return 13;
+      if (what.find("posix_fallocate") == std::string::npos) return 14;
+      if (what.find("Fix: free at least 262176 bytes") == std::string::npos) return 15;
+    }
+    if (entries_in(mount_point) != 0) return 16;  // no log, no temporary
+    // The space is free again: a log that fits is created and works.
+    vrrl::RingLog small = vrrl::RingLog::open(mount_point / "small.vrrl", 64);
+    small.append(vrrl::test::self_checking_record(1));
+    small.sync();
+    if (vrrl::LogReader::open(mount_point / "small.vrrl").replay_all().size() != 1) return 17;
+    if (entries_in(mount_point) != 1) return 18;
+    return 0;
+  });
+  if (vrrl::test::exit_code(status) == cannot_mount) {
+    WARN("skipped: cannot mount a private tmpfs here (needs CAP_SYS_ADMIN / unshare -m)");
+    return;
+  }
+  INFO("child exit status " << status << " (see the numbered checks in the test)");
+  CHECK(vrrl::test::exit_code(status) == 0);
+  CHECK(entries_in(mount_point) == 0);  // the mount was private to the child
+}
+
+TEST_CASE("full disk: a log that exactly fills the filesystem still opens", "[reliability][full_disk]") {
+  vrrl::test::TempDir dir;
+  const auto mount_point = dir.file("tiny");
+  std::filesystem::create_directory(mount_point);
+  // 16 pages of tmpfs; 255 slots + header = 16352 bytes = 4 pages. Fill most
+  // of the rest first, so the log needs the last free pages.
+  const int status = on_tiny_tmpfs(mount_point, 64, [&]() -> int {
+    {
+      std::vector<char> filler(12 * 4096, 'x');
+      FILE* file = std::fopen((mount_point / "filler").c_str(), "wb");
+      if (file == nullptr || std::fwrite(filler.data(), 1, filler.size(), file) != filler.size()) return 20;
+      std::fclose(file);
+    }
+    vrrl::RingLog log = vrrl::RingLog::open(mount_point / "log.vrrl", 255);
+    for (std::uint64_t n = 0; n < 600; ++n) log.append(vrrl::test::self_checking_record(n));  // no SIGBUS
+    log.sync();
+    return log.replay_all().size() == 255 ? 0 : 21;
+  });
+  if (vrrl::test::exit_code(status) == cannot_mount) {
+    WARN("skipped: cannot mount a private tmpfs here (needs CAP_SYS_ADMIN / unshare -m)");
+    return;
+  }
+  CHECK(vrrl::test::exit_code(status) == 0);
+}
