@@ -108,6 +108,11 @@ class RingLog {
   [[nodiscard]] const std::filesystem::path& path() const noexcept;
 
  private:
+  // The multi-producer log (multi_producer.hpp) opens, validates, replays and
+  // syncs through a RingLog and needs the mapping pointers below; it never
+  // calls append() and adds nothing to it.
+  friend class SharedRingLog;
+
   explicit RingLog(std::unique_ptr<detail::MappedLog> file);
 
   std::unique_ptr<detail::MappedLog> file_;

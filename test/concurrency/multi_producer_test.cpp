@@ -1,0 +1,295 @@
+// vrrl::SharedRingLog: many threads appending self-checking records to one
+// log, checked by replay afterwards and by a Follower while it happens.
+#include <signal.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <latch>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <vrrl/follower.hpp>
+#include <vrrl/multi_producer.hpp>
+#include <vrrl/ring_log.hpp>
+
+#include "../support/temp_dir.hpp"
+#include "self_checking_record.hpp"
+
+namespace {
+
+using vrrl::FailureEvidence;
+using vrrl::Follower;
+using vrrl::LogReader;
+using vrrl::PollResult;
+using vrrl::RecordedSlot;
+using vrrl::RingLog;
+using vrrl::SharedRingLog;
+using vrrl::test::check_record;
+using vrrl::test::make_record;
+using vrrl::test::TempDir;
+
+#if defined(__SANITIZE_THREAD__)
+constexpr std::uint64_t tsan_slowdown = 10;  // keep the TSan run within a minute or two
+#else
+constexpr std::uint64_t tsan_slowdown = 1;
+#endif
+
+constexpr std::uint32_t producers = 4;
+
+// `producers` threads, started together, each appending `per_producer`
+// records keyed (producer, 0 ..< per_producer) in its own order.
+void run_producers(SharedRingLog& log, std::uint32_t threads, std::uint64_t per_producer) {
+  std::latch start(threads);
+  std::vector<std::thread> workers;
+  for (std::uint32_t producer = 0; producer < threads; ++producer) {
+    workers.emplace_back([&log, &start, producer, per_producer] {
+      start.arrive_and_wait();
+      for (std::uint64_t index = 0; index < per_producer; ++index) {
+        const auto record = make_record({producer, index});
+        log.append(record.slot, record.evidence);
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+}
+
+// Checks a stream of records in claim order: each self-consistent, and each
+// producer's records in its own order (its k-th append claims before its
+// (k+1)-th). Counts what fails rather than failing per record.
+struct ClaimOrderCheck {
+  explicit ClaimOrderCheck(std::uint32_t threads) : next_index(threads, 0), seen(threads, 0) {}
+
+  void operator()(const RecordedSlot& slot, const FailureEvidence& evidence) {
+    const auto key = check_record(slot, evidence);
+    if (!key || key->producer >= next_index.size()) {
+      ++torn;
+      return;
+    }
+    if (key->index < next_index[key->producer]) ++out_of_order;
+    next_index[key->producer] = key->index + 1;
+    ++seen[key->producer];
+    ++records;
+  }
+
+  std::vector<std::uint64_t> next_index;  // per producer: one past the last index seen
+  std::vector<std::uint64_t> seen;        // per producer: records seen
+  std::uint64_t records = 0;
+  std::uint64_t torn = 0;
+  std::uint64_t out_of_order = 0;
+};
+
+std::vector<char> file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("one producer writes the same bytes as RingLog", "[multi_producer]") {
+  TempDir dir;
+  {
+    auto single = RingLog::open(dir.file("single.vrrl"), 16);
+    auto shared = SharedRingLog::open(dir.file("shared.vrrl"), 16);
+    for (std::uint64_t index = 0; index < 40; ++index) {
+      const auto record = make_record({0, index});
+      single.append(record.slot, record.evidence);
+      shared.append(record.slot, record.evidence);
+    }
+    CHECK(shared.claimed() == 40);
+    CHECK(shared.published() == 40);
+    CHECK(shared.waits() == 0);
+  }
+  CHECK(file_bytes(dir.file("single.vrrl")) == file_bytes(dir.file("shared.vrrl")));
+}
+
+TEST_CASE("a SharedRingLog continues the count of an existing log", "[multi_producer]") {
+  TempDir dir;
+  {
+    auto log = RingLog::open(dir.file("a.vrrl"), 8);
+    for (std::uint64_t index = 0; index < 11; ++index) log.append(make_record({0, index}).slot);
+  }
+  auto shared = SharedRingLog::open(dir.file("a.vrrl"), 8);
+  CHECK(shared.claimed() == 11);
+  for (std::uint64_t index = 11; index < 14; ++index) shared.append(make_record({0, index}).slot);
+  CHECK(shared.published() == 14);
+  std::vector<std::uint32_t> epochs;
+  for (const RecordedSlot& slot : shared.replay_all()) epochs.push_back(slot.epoch);
+  CHECK(epochs == std::vector<std::uint32_t>{6, 7, 8, 9, 10, 11, 12, 13});
+}
+
+TEST_CASE("N threads x M records into a big log: replay has all N x M, each thread's in order",
+          "[multi_producer]") {
+  const std::uint64_t per_producer = 100'000 / tsan_slowdown;
+  TempDir dir;
+  auto log = SharedRingLog::open(dir.file("big.vrrl"), 524'288);
+  REQUIRE(log.capacity() >= producers * per_producer);
+  run_producers(log, producers, per_producer);
+
+  CHECK(log.claimed() == producers * per_producer);
+  CHECK(log.published() == producers * per_producer);
+  ClaimOrderCheck check(producers);
+  for (vrrl::RecordView record : log.replay()) check(record.slot(), record.failure());
+  CHECK(check.torn == 0);
+  CHECK(check.out_of_order == 0);
+  CHECK(check.records == producers * per_producer);
+  // Each producer's indices were seen in increasing order and there are M of
+  // them, so they are exactly 0 ..< M: distinct, none missing.
+  for (std::uint32_t producer = 0; producer < producers; ++producer) {
+    CHECK(check.seen[producer] == per_producer);
+    CHECK(check.next_index[producer] == per_producer);
+  }
+}
+
+TEST_CASE("a small log under heavy wrap never replays a torn record", "[multi_producer]") {
+  const std::uint64_t per_producer = 200'000 / tsan_slowdown;
+  TempDir dir;
+  auto log = SharedRingLog::open(dir.file("small.vrrl"), 64);
+  run_producers(log, producers, per_producer);
+
+  CHECK(log.published() == producers * per_producer);
+  ClaimOrderCheck check(producers);
+  for (vrrl::RecordView record : log.replay()) check(record.slot(), record.failure());
+  CHECK(check.torn == 0);
+  CHECK(check.out_of_order == 0);
+  CHECK(check.records == 64);
+  WARN("heavy wrap: " << log.waits() << " of " << producers * per_producer << " appends waited for their slot");
+}
+
+TEST_CASE("a Follower in the same process sees claim order and accounts for every record",
+          "[multi_producer][follower]") {
+  const auto capacity = GENERATE(std::uint64_t{64}, std::uint64_t{524'288});
+  const std::uint64_t per_producer = 100'000 / tsan_slowdown;
+  TempDir dir;
+  auto log = SharedRingLog::open(dir.file("live.vrrl"), capacity);
+  auto reader = LogReader::open(dir.file("live.vrrl"));
+  Follower follower(reader, 0);
+  ClaimOrderCheck check(producers);
+  std::uint64_t last_sequence = 0;
+  std::uint64_t sequence_regressions = 0;
+  bool any = false;
+
+  std::atomic<bool> done{false};
+  std::thread reader_thread([&] {
+    auto on_record = [&](std::uint64_t sequence, const RecordedSlot& slot, const FailureEvidence& evidence) {
+      if (any && sequence <= last_sequence) ++sequence_regressions;
+      last_sequence = sequence;
+      any = true;
+      check(slot, evidence);
+    };
+    for (;;) {
+      const bool finished = done.load(std::memory_order_acquire);
+      const PollResult result = follower.poll(on_record);
+      if (finished && result.delivered == 0 && result.lost == 0 && follower.position() == reader.appended()) break;
+      if (result.delivered == 0) std::this_thread::yield();
+    }
+  });
+  run_producers(log, producers, per_producer);
+  done.store(true, std::memory_order_release);
+  reader_thread.join();
+
+  const std::uint64_t total = producers * per_producer;
+  INFO("capacity " << capacity << ": delivered " << follower.delivered_total() << ", lost "
+                   << follower.lost_total());
+  CHECK(check.torn == 0);
+  CHECK(check.out_of_order == 0);
+  CHECK(sequence_regressions == 0);
+  CHECK(follower.delivered_total() + follower.lost_total() == total);
+  CHECK(check.records == follower.delivered_total());
+  if (capacity >= total) CHECK(follower.lost_total() == 0);
+}
+
+TEST_CASE("a Follower in another process sees every record or says exactly how many it missed",
+          "[multi_producer][follower][process]") {
+  const auto capacity = GENERATE(std::uint64_t{256}, std::uint64_t{524'288});
+  const std::uint64_t per_producer = 100'000 / tsan_slowdown;
+  const std::uint64_t total = producers * per_producer;
+  TempDir dir;
+  const auto path = dir.file("live.vrrl");
+  { auto create = RingLog::open(path, capacity); }
+  auto reader = LogReader::open(path);
+  Follower follower(reader, 0);
+
+  int go[2];
+  REQUIRE(::pipe(go) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(go[1]);
+    char byte;
+    if (::read(go[0], &byte, 1) != 1) ::_exit(3);
+    try {
+      auto log = SharedRingLog::open(path, capacity);
+      run_producers(log, producers, per_producer);
+      ::_exit(log.published() == total ? 0 : 4);
+    } catch (...) {
+      ::_exit(2);
+    }
+  }
+  ::close(go[0]);
+  REQUIRE(::write(go[1], "g", 1) == 1);
+  ::close(go[1]);
+
+  ClaimOrderCheck check(producers);
+  auto on_record = [&](std::uint64_t, const RecordedSlot& slot, const FailureEvidence& evidence) {
+    check(slot, evidence);
+  };
+  int status = -1;
+  bool exited = false;
+  for (;;) {
+    const PollResult result = follower.poll(on_record);
+    REQUIRE_FALSE(result.resynced);
+    if (result.delivered == 0 && result.lost == 0) {
+      if (exited && follower.position() == reader.appended()) break;
+      if (!exited && ::waitpid(child, &status, WNOHANG) == child) exited = true;
+      ::sched_yield();
+    }
+  }
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  INFO("capacity " << capacity << ": delivered " << follower.delivered_total() << ", lost "
+                   << follower.lost_total());
+  CHECK(reader.appended() == total);
+  CHECK(check.torn == 0);
+  CHECK(check.out_of_order == 0);
+  CHECK(follower.delivered_total() + follower.lost_total() == total);
+  if (capacity >= total) CHECK(follower.lost_total() == 0);
+}
+
+TEST_CASE("kill -9 during multi-producer appends leaves a log with no torn or out-of-order record",
+          "[multi_producer][process]") {
+  TempDir dir;
+  const auto path = dir.file("killed.vrrl");
+  { auto create = RingLog::open(path, 128); }
+  auto reader = LogReader::open(path);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    try {
+      auto log = SharedRingLog::open(path, 128);
+      run_producers(log, producers, std::uint64_t{1} << 40);  // until killed
+    } catch (...) {
+      ::_exit(2);
+    }
+    ::_exit(0);
+  }
+  while (reader.appended() < 10'000) ::sched_yield();
+  REQUIRE(::kill(child, SIGKILL) == 0);
+  int status = -1;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFSIGNALED(status));
+
+  ClaimOrderCheck check(producers);
+  for (vrrl::RecordView record : reader.replay()) check(record.slot(), record.failure());
+  CHECK(check.torn == 0);
+  CHECK(check.out_of_order == 0);
+  // How many survive depends on where the kill landed: claims behind a stalled
+  // earlier claim are written but never published, and their slots read empty.
+  CHECK(check.records > 0);
+}
