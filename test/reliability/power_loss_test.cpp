@@ -12,8 +12,9 @@
 //     except in page-straddling slots (slot % 64 == 63), whose two halves may
 //     come from two different appends to that slot (torn);
 //   * the header cursor is between the synced count and the appended count.
-// Model limits: pages are persisted whole, each as of a moment between two
-// appends; see the design table for what happens below that granularity.
+// Model limits: pages are persisted whole, each as of an instant between two
+// stores of the publish protocol (between two appends for long batches); see
+// the design table for what happens below that granularity.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -147,6 +148,21 @@ class Explorer {
   std::uint64_t capacity_;
 };
 
+// The file between the stores of append(n) (ring_log.hpp's publish
+// protocol): after the magic clear, after the body, after the cursor. A page
+// written back at any of those instants is one of these versions.
+void add_protocol_steps(std::vector<Bytes>& versions, Bytes state, std::uint64_t n, std::uint64_t capacity) {
+  const std::size_t at = format::record_position(n % capacity);
+  const Bytes record = vrrl::test::self_checking_bytes(n);
+  std::memset(state.data() + at + format::record_offset::magic, 0, sizeof(std::uint32_t));
+  versions.push_back(state);
+  std::memcpy(state.data() + at + 4, record.data() + 4, format::record_bytes - 4);
+  versions.push_back(state);
+  const std::uint64_t cursor = n + 1;
+  std::memcpy(state.data() + format::header_offset::cursor, &cursor, sizeof cursor);
+  versions.push_back(state);
+}
+
 // One scenario: a writer that syncs after each batch of `batches[i]` appends;
 // between two syncs, the explorer checks mixed states of the dirtied pages.
 Totals explore(std::uint64_t capacity, const std::vector<std::uint64_t>& batches, std::uint64_t seed) {
@@ -171,6 +187,7 @@ Totals explore(std::uint64_t capacity, const std::vector<std::uint64_t>& batches
     // batches (bounded memory); the last append always gets one.
     const std::uint64_t stride = std::max<std::uint64_t>(1, batch / 128);
     for (std::uint64_t i = 0; i < batch; ++i, ++appended) {
+      if (stride == 1) add_protocol_steps(versions, snapshot(), appended, capacity);
       log.append(vrrl::test::self_checking_record(appended), vrrl::test::self_checking_evidence(appended));
       if ((i + 1) % stride == 0 || i + 1 == batch) versions.push_back(snapshot());
     }
