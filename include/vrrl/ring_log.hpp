@@ -88,7 +88,9 @@ class RingLog {
 
   // Oldest first, skipping empty slots; see ReplayRange for lifetimes.
   // Recovery::strict throws vrrl::Error (header_mismatch) on a slot whose magic
-  // is neither 0 nor 0xDEADBEEF, naming the slot.
+  // is neither 0 nor 0xDEADBEEF, naming the slot. Replay, replay_all and sync
+  // throw ErrorKind::truncated if another process shrank the file since open
+  // (append() cannot check: it would SIGBUS; docs/design.md, "A shrunk file").
   [[nodiscard]] ReplayRange replay(Recovery recovery = Recovery::strict) const;
   // The seed's replay_all: every valid record, oldest first, copied out.
   [[nodiscard]] std::vector<RecordedSlot> replay_all() const;
