@@ -1,0 +1,89 @@
+// vrrl: the command-line tool for VRRL v1 ring logs (docs/cli.md).
+// Parses with CLI11, runs one subcommand, and turns every failure into one
+// stderr line ending in a "Fix:" hint plus a documented exit code.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <vrrl/ring_log.hpp>
+
+#include "command.hpp"
+
+namespace {
+
+constexpr const char* exit_codes_footer =
+    "Exit codes:\n"
+    "  0  success (verify: the log is clean)\n"
+    "  1  problems found (verify), or the operation failed (the message says why and how to fix it)\n"
+    "  2  usage error: bad or missing arguments\n"
+    "\n"
+    "Documentation: docs/cli.md; the file format: docs/format.md.";
+
+// "vrrl dump" for a parse error inside a subcommand, "vrrl" otherwise.
+std::string command_name(const CLI::App& vrrl) {
+  const auto selected = vrrl.get_subcommands();
+  return selected.empty() ? "vrrl" : "vrrl " + selected.front()->get_name();
+}
+
+int usage_error(const CLI::App& vrrl, const std::string& what) {
+  const std::string name = command_name(vrrl);
+  std::string message = what;
+  while (!message.empty() && (message.back() == '\n' || message.back() == '.')) message.pop_back();
+  std::cerr << name << ": " << message << ". Fix: see `" << name << " --help`.\n";
+  return vrrl::cli::exit_usage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::ios::sync_with_stdio(false);
+  using namespace vrrl::cli;
+
+  CLI::App vrrl{"Inspect, check, follow and build VRRL v1 ring logs (the files vrrl::RingLog writes).", "vrrl"};
+  vrrl.set_version_flag("--version", "vrrl " + std::string(vrrl::version) + " (reads and writes VRRL format version " +
+                                         std::to_string(vrrl::format::log_version) + ")");
+  vrrl.require_subcommand(1);
+  vrrl.footer(exit_codes_footer);
+
+  const std::vector<Command> commands{add_info_command(vrrl),   add_dump_command(vrrl),
+                                      add_verify_command(vrrl), add_tail_command(vrrl),
+                                      add_import_command(vrrl), add_stats_command(vrrl)};
+  for (const Command& command : commands) {
+    const std::string own = command.app->get_footer();
+    command.app->footer(own.empty() ? exit_codes_footer : own + "\n\n" + exit_codes_footer);
+  }
+
+  try {
+    vrrl.parse(argc, argv);
+  } catch (const CLI::Success& help_or_version) {
+    return vrrl.exit(help_or_version);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(vrrl, e.what());
+  }
+
+  int status = exit_problems;
+  try {
+    for (const Command& command : commands) {
+      if (command.app->parsed()) status = command.run();
+    }
+  } catch (const UsageError& e) {
+    return usage_error(vrrl, e.what());
+  } catch (const vrrl::Error& e) {
+    // Already one line: "vrrl <operation> `path`: what is wrong. Fix: ...".
+    std::cout.flush();
+    std::cerr << e.what() << '\n';
+    return exit_problems;
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    std::cerr << command_name(vrrl) << ": " << e.what() << ". Fix: report this as a bug in vrrl.\n";
+    return exit_problems;
+  }
+  if (!std::cout.flush()) {
+    std::cerr << command_name(vrrl) << ": writing to standard output failed. Fix: check the disk or pipe "
+              << "that standard output goes to.\n";
+    return exit_problems;
+  }
+  return status;
+}
