@@ -9,6 +9,9 @@
 //
 //   vrrl-latency [--records N] [--dir DIR] [--json FILE] [--only VARIANT]
 //
+// Each variant writes a ring of N slots (N = --records, default 1,048,576: the
+// 64 MiB log) and N appends are timed, so "warm" is exactly one lap after
+// the untimed one and "cold" touches every slot once.
 // Every timed sample includes the timer's own overhead, printed as
 // "timer overhead" (the median of empty timings); nothing is subtracted.
 #include <algorithm>
@@ -108,8 +111,8 @@ void time_appends(Writer& writer, std::vector<std::uint64_t>& samples, std::uint
 }
 
 template <class Writer>
-void untimed_lap(Writer& writer) {
-  for (std::uint64_t n = 0; n < big_log_slots; ++n) writer.append(sample_slot(n));
+void untimed_lap(Writer& writer, std::uint64_t slots) {
+  for (std::uint64_t n = 0; n < slots; ++n) writer.append(sample_slot(n));
 }
 
 struct Run {
@@ -122,14 +125,14 @@ struct Run {
 template <class Writer, class... Extra>
 void measure(Run& run, const char* variant, const std::filesystem::path& path, Extra... extra) {
   {
-    Writer cold(path, big_log_slots, extra...);
+    Writer cold(path, run.records, extra...);
     time_appends(cold, run.samples, 0);
     run.results.push_back(summarize(run.samples, run.tick_ns, variant, "cold"));
   }
   {
-    Writer warm(path, big_log_slots, extra...);
-    untimed_lap(warm);
-    time_appends(warm, run.samples, big_log_slots);
+    Writer warm(path, run.records, extra...);
+    untimed_lap(warm, run.records);
+    time_appends(warm, run.samples, run.records);
     run.results.push_back(summarize(run.samples, run.tick_ns, variant, "warm"));
   }
   std::filesystem::remove(path);
@@ -137,8 +140,8 @@ void measure(Run& run, const char* variant, const std::filesystem::path& path, E
 
 // MemcpyLimit pre-touches its mapping itself: only "warm" makes sense.
 void measure_memcpy(Run& run, const std::filesystem::path& path) {
-  MemcpyLimit limit(path, big_log_slots);
-  untimed_lap(limit);
+  MemcpyLimit limit(path, run.records);
+  untimed_lap(limit, run.records);
   time_appends(limit, run.samples, 0);
   run.results.push_back(summarize(run.samples, run.tick_ns, "memcpy_limit", "warm"));
   std::filesystem::remove(path);
@@ -158,7 +161,7 @@ void write_json(const std::string& file, const Run& run, double overhead_ns) {
   if (out == nullptr) die("fopen --json");
   std::fprintf(out, "{\n  \"records\": %llu,\n  \"slots\": %llu,\n  \"clock\": \"%s\",\n  \"timer_overhead_ns\": %.2f,\n"
                     "  \"results\": [\n",
-               static_cast<unsigned long long>(run.records), static_cast<unsigned long long>(big_log_slots),
+               static_cast<unsigned long long>(run.records), static_cast<unsigned long long>(run.records),
                has_tsc ? "rdtsc" : "steady_clock", overhead_ns);
   for (std::size_t i = 0; i < run.results.size(); ++i) {
     const Percentiles& p = run.results[i];
@@ -189,7 +192,8 @@ int run_main(int argc, char** argv) {
       only = argv[++i];
     } else {
       std::printf("usage: vrrl-latency [--records N] [--dir DIR] [--json FILE] [--only VARIANT]\n"
-                  "Times N single appends (default 1048576, at most %llu) per variant and mode and\n"
+                  "Times N single appends into an N-slot ring (default 1048576, at most %llu) per variant\n"
+                  "and mode, and "
                   "prints p50/p99/p99.9/p99.99/max in ns. Variants: vrrl, memcpy_limit, seed_seek_write,\n"
                   "pwrite, write, fwrite, ofstream. DIR defaults to the system temp dir.\n",
                   static_cast<unsigned long long>(big_log_slots));
@@ -208,7 +212,7 @@ int run_main(int argc, char** argv) {
 
   if (wanted("vrrl")) {
     measure<VrrlWriter>(run, "vrrl", dir / "latency.vrrl", false);
-    VrrlWriter prefaulted(dir / "latency.vrrl", big_log_slots, true);
+    VrrlWriter prefaulted(dir / "latency.vrrl", run.records, true);
     time_appends(prefaulted, run.samples, 0);
     run.results.push_back(summarize(run.samples, run.tick_ns, "vrrl", "prefault"));
   }

@@ -63,7 +63,8 @@ class Fd {
   int fd_;
 };
 
-// Creates `path` afresh as a ring file of `slots` slots: VRRL header, zeroed slots.
+// Creates `path` afresh as a ring file of `slots` slots: VRRL header, zeroed
+// slots, space reserved (posix_fallocate) as RingLog::open does for a new log.
 inline void create_ring_file(const std::filesystem::path& path, std::uint64_t slots) {
   std::filesystem::remove(path);
   Fd file(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -73,7 +74,7 @@ inline void create_ring_file(const std::filesystem::path& path, std::uint64_t sl
   wire::store_le(header.data() + format::header_offset::version, format::log_version);
   wire::store_le(header.data() + format::header_offset::capacity, slots);
   if (::pwrite(file.get(), header.data(), header.size(), 0) != static_cast<ssize_t>(header.size()) ||
-      ::ftruncate(file.get(), static_cast<off_t>(format::file_bytes(slots))) != 0) {
+      ::posix_fallocate(file.get(), 0, static_cast<off_t>(format::file_bytes(slots))) != 0) {
     throw std::system_error(errno, std::generic_category(), "write " + path.string());
   }
 }

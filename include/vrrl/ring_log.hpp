@@ -52,8 +52,14 @@ class MappedLog;  // lib/mapped_log.hpp: open, validate, lock, map; the cold pat
 }
 
 struct OpenOptions {
-  // Fault every page of the mapping in at open (MAP_POPULATE) so the first lap
-  // of appends takes no page faults. Costs open time and resident memory.
+  // Fault every page of the mapping in at open (MAP_POPULATE; for a writer also
+  // MADV_POPULATE_WRITE and a read of each page) so the first lap of appends
+  // takes no page faults: 2.5 instead of ~90 ns per append on a fresh 64 MiB
+  // log (docs/benchmarks.md). Costs open time (about 10 ms for 64 MiB) and
+  // resident memory, and for a writer marks every page dirty, so the first
+  // sync() after open writes the whole file. Pages that writeback or sync()
+  // has cleaned are write-protected again by the kernel: the first append to
+  // each of them after that faults once more (see docs/benchmarks.md).
   bool prefault = false;
 };
 
