@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <stdexcept>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -27,6 +29,16 @@ class UsageError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// For unsigned options: CLI11 would read "-1" as 2^64-1; require plain digits.
+inline CLI::Validator digits_only() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) return {};
+        return "expected a non-negative integer, got \"" + text + "\"";
+      },
+      "");
+}
 
 Command add_info_command(CLI::App& vrrl);
 Command add_dump_command(CLI::App& vrrl);

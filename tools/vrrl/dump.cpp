@@ -69,13 +69,13 @@ Command add_dump_command(CLI::App& vrrl) {
       ->check(CLI::IsMember(output_format_names()))
       ->option_text("jsonl|csv|table (default: jsonl)");
   dump->add_option("--from", options->from, "skip the N oldest records of the log (before filtering)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(digits_only());
   dump->add_option("--limit", options->limit, "print at most N records")
-      ->check(CLI::NonNegativeNumber);
+      ->check(digits_only());
   dump->add_option("--tenant", options->tenant, "only records with this tenant_id")
-      ->check(CLI::NonNegativeNumber);
+      ->check(digits_only());
   dump->add_option("--opcode", options->opcode, "only records with this opcode")
-      ->check(CLI::NonNegativeNumber);
+      ->check(digits_only());
   return {dump, [options] { return run_dump(*options); }};
 }
 

@@ -102,6 +102,7 @@ Command add_import_command(CLI::App& vrrl) {
       ->add_option("--capacity", options->capacity,
                    "number of slots when creating the log (1.." + std::to_string(format::max_capacity) +
                        "); an existing log keeps its own")
+      ->check(digits_only())
       ->check(CLI::Range(std::uint64_t{1}, format::max_capacity));
   return {import, [options] { return run_import(*options); }};
 }

@@ -185,7 +185,7 @@ Command add_tail_command(CLI::App& vrrl) {
   tail->add_flag("-f,--follow", options->follow, "keep following the log as it grows");
   tail->add_option("-n,--lines", options->lines, "how many of the newest records to print first")
       ->default_str("10")
-      ->check(CLI::NonNegativeNumber);
+      ->check(digits_only());
   tail->add_option("--format", options->format, "jsonl, csv or table")
       ->check(CLI::IsMember(output_format_names()))
       ->option_text("jsonl|csv|table (default: table)");
