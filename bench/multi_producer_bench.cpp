@@ -1,0 +1,106 @@
+// append/<variant>/threads:N: recording from several threads into one log.
+// One iteration is one record in one thread; Google Benchmark divides the
+// threads' mean wall time by the iterations of all threads, so the Time column
+// is wall-clock ns per record for the whole group (docs/benchmarks.md, "Many
+// producers"). Every variant appends into the same warm, prefaulted log of
+// small_log_slots (4096) slots, so the numbers differ only by the protocol.
+//
+//   append/vrrl_single              RingLog::append, one thread: the floor
+//   append/vrrl_mp/threads:N        SharedRingLog::append from N threads
+//   append/mutex_ringlog/threads:N  RingLog::append under a std::mutex from N threads
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include <vrrl/multi_producer.hpp>
+#include <vrrl/ring_log.hpp>
+
+#include "workload.hpp"
+
+namespace vrrl::bench {
+namespace {
+
+// Google Benchmark's Setup/Teardown take plain function pointers and run once
+// per benchmark run, before the threads start: the shared log lives here.
+std::optional<SharedRingLog> shared_log;
+std::optional<RingLog> locked_log;
+std::mutex locked_log_mutex;
+
+std::filesystem::path fresh_path(const char* name) {
+  const auto path = BenchDir::get() / name;
+  std::filesystem::remove(path);
+  return path;
+}
+
+void report_records(benchmark::State& state) {
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["records_per_iteration"] = 1;
+}
+
+void open_shared(const benchmark::State&) {
+  shared_log.emplace(SharedRingLog::open(fresh_path("vrrl_mp.vrrl"), small_log_slots, {.prefault = true}));
+  for (std::uint64_t n = 0; n < small_log_slots; ++n) shared_log->append(sample_slot(n));
+}
+void close_shared(const benchmark::State&) { shared_log.reset(); }
+
+void open_locked(const benchmark::State&) {
+  locked_log.emplace(RingLog::open(fresh_path("vrrl_mutex.vrrl"), small_log_slots, {.prefault = true}));
+  for (std::uint64_t n = 0; n < small_log_slots; ++n) locked_log->append(sample_slot(n));
+}
+void close_locked(const benchmark::State&) { locked_log.reset(); }
+
+void append_vrrl_single(benchmark::State& state) {
+  RingLog log = RingLog::open(fresh_path("vrrl_single.vrrl"), small_log_slots, {.prefault = true});
+  for (std::uint64_t n = 0; n < small_log_slots; ++n) log.append(sample_slot(n));
+  RecordedSlot slot = sample_slot(0);
+  for (auto _ : state) {
+    ++slot.timestamp_ns;
+    log.append(slot);
+  }
+  report_records(state);
+}
+
+void append_vrrl_mp(benchmark::State& state) {
+  SharedRingLog& log = *shared_log;
+  RecordedSlot slot = sample_slot(0);
+  slot.tenant_id = static_cast<std::uint32_t>(state.thread_index());
+  for (auto _ : state) {
+    ++slot.timestamp_ns;
+    log.append(slot);
+  }
+  report_records(state);
+  if (state.thread_index() == 0) state.counters["waits"] = static_cast<double>(log.waits());
+}
+
+void append_mutex_ringlog(benchmark::State& state) {
+  RingLog& log = *locked_log;
+  RecordedSlot slot = sample_slot(0);
+  slot.tenant_id = static_cast<std::uint32_t>(state.thread_index());
+  for (auto _ : state) {
+    ++slot.timestamp_ns;
+    const std::lock_guard lock(locked_log_mutex);
+    log.append(slot);
+  }
+  report_records(state);
+}
+
+BENCHMARK(append_vrrl_single)->Name("append/vrrl_single");
+BENCHMARK(append_vrrl_mp)
+    ->Name("append/vrrl_mp")
+    ->Setup(open_shared)
+    ->Teardown(close_shared)
+    ->Threads(1)
+    ->Threads(2);
+BENCHMARK(append_mutex_ringlog)
+    ->Name("append/mutex_ringlog")
+    ->Setup(open_locked)
+    ->Teardown(close_locked)
+    ->Threads(1)
+    ->Threads(2);
+
+}  // namespace
+}  // namespace vrrl::bench
