@@ -111,28 +111,49 @@ void SharedRingLog::append(const RecordedSlot& slot, const FailureEvidence& evid
   // pair of writers of a slot, which is what TSan checks in the tests.
   wire::encode_body(record, slot, evidence);
 
-  // seq_cst (a release suffices for the body): this store and the load of the
-  // cursor in publish_written() must not be reordered, or this producer and
-  // the one publishing the record before it could each miss the other's
-  // progress and leave this record unpublished (store-buffer pattern).
+  std::atomic_ref<std::uint64_t> cursor(*log_.header_cursor_);
+  const std::uint64_t previous_index = slot_index == 0 ? capacity - 1 : slot_index - 1;
+  // Fast path: every earlier record is published (cursor == sequence and the
+  // previous record's magic is stored). Nobody else can move the cursor from
+  // `sequence`, because that takes our slot reading "written", which it never
+  // will: publish as RingLog does, with plain release stores, and skip the
+  // "written" state and the CAS.
+  if (cursor.load(std::memory_order_seq_cst) == sequence &&
+      states[previous_index].load(std::memory_order_seq_cst) >=
+          state_of(sequence - 1, capacity, Phase::published)) {
+    // Release: the body is complete for anyone who acquires the cursor.
+    cursor.store(sequence + 1, std::memory_order_release);
+    // Release: cursor and body are visible before the slot reads as valid.
+    magic.store(format::record_magic, std::memory_order_release);
+    // seq_cst: see publish_written(); a producer of `sequence + 1` that found
+    // our slot unpublished returned, and we must then see its "written".
+    state.store(state_of(sequence, capacity, Phase::published), std::memory_order_seq_cst);
+    publish_written(sequence + 1);
+    return;
+  }
+
+  // seq_cst (a release suffices for the body): this store and the loads in
+  // publish_written() must not be reordered, or this producer and the one
+  // publishing the record before it could each miss the other's progress and
+  // leave this record unpublished (store-buffer pattern).
   state.store(state_of(sequence, capacity, Phase::written), std::memory_order_seq_cst);
-  publish_written();
+  publish_written(cursor.load(std::memory_order_seq_cst));
 }
 
-// Moves the header cursor over every consecutive written record, storing each
-// record's magic after the cursor passes it (RingLog's order: a kill between
+// Moves the header cursor, from `next` (a cursor value already seen) on, over
+// every consecutive written record, storing each record's magic after the
+// cursor passes it (RingLog's order: a kill between
 // the two leaves an empty slot, never an out-of-order record). Record w + 1 is
 // only published once record w's magic is stored, so a reader that sees the
 // cursor beyond w + 1 knows record w's magic is final, as with one writer.
 // Every operation here is seq_cst: each producer's "written" store is followed
 // by loads of state another producer stores, and vice versa; without one total
 // order both could read stale values and both stop (a lost wake-up).
-void SharedRingLog::publish_written() noexcept {
+void SharedRingLog::publish_written(std::uint64_t next) noexcept {
   const std::uint64_t capacity = log_.capacity_;
   std::atomic<std::uint64_t>* const states = shared_->states.get();
   std::atomic_ref<std::uint64_t> cursor(*log_.header_cursor_);
 
-  std::uint64_t next = cursor.load(std::memory_order_seq_cst);
   for (;;) {
     const std::uint64_t slot_index = next % capacity;
     const std::uint64_t previous_index = slot_index == 0 ? capacity - 1 : slot_index - 1;

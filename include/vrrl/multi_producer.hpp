@@ -85,7 +85,7 @@ class SharedRingLog {
   struct Shared;  // lib/multi_producer.cpp: the claim counter and the slot states
 
   SharedRingLog(RingLog log, std::unique_ptr<Shared> shared) noexcept;
-  void publish_written() noexcept;
+  void publish_written(std::uint64_t next) noexcept;
 
   RingLog log_;
   std::unique_ptr<Shared> shared_;
