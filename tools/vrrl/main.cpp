@@ -60,6 +60,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& help_or_version) {
     return vrrl.exit(help_or_version);
   } catch (const CLI::ParseError& e) {
+    // CLI11 reads an unknown command as a stray positional and then asks for a subcommand.
+    if (argc > 1 && argv[1][0] != '-' && vrrl.get_subcommands().empty()) {
+      return usage_error(vrrl, std::string("unknown command `") + argv[1] +
+                                   "`; the commands are info, dump, verify, tail, import and stats");
+    }
     return usage_error(vrrl, e.what());
   }
 

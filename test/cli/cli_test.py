@@ -1,0 +1,468 @@
+#!/usr/bin/env python3
+"""Drives the real `vrrl` binary, one case per meson test: cli_test.py CASE.
+
+Environment: VRRL (the vrrl binary), APPEND_RECORDS (test/cli/append_records).
+Known logs are made by append_records, whose records expected_record() mirrors.
+"""
+import json
+import os
+import queue
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+VRRL = os.environ["VRRL"]
+APPEND_RECORDS = os.environ["APPEND_RECORDS"]
+HEADER = 32
+RECORD = 64
+FAILURE_CLASSES = ["none", "device_loss", "transient_queue", "program_bug", "unclassified"]
+
+
+def expected_record(i):
+    """append_records.cpp's known_record(i), as the dump format's fields."""
+    record = {"timestamp_ns": 1000 + 10 * i, "slot_idx": i, "tenant_id": i % 3, "opcode": 40 + i % 2,
+              "args": [i, i + 1, i + 2, i + 3], "epoch": 1 + i // 100}
+    if i % 4 == 3:
+        record["failure"] = {"slot_status": 2, "failure_class": FAILURE_CLASSES[1 + (i // 4) % 4],
+                             "backend_code": i, "output_digest": 1000003 * i}
+    return record
+
+
+def expected_jsonl(i):
+    return json.dumps(expected_record(i), separators=(",", ":"))
+
+
+def run(*args, stdin=None, expect=None):
+    result = subprocess.run([VRRL, *map(str, args)], input=stdin, capture_output=True, text=True, timeout=60)
+    if expect is not None and result.returncode != expect:
+        raise AssertionError(f"vrrl {' '.join(map(str, args))}: exit {result.returncode}, expected {expect}\n"
+                             f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+    return result
+
+
+def append(log, capacity, first, count):
+    subprocess.run([APPEND_RECORDS, str(log), str(capacity), str(first), str(count)], check=True, timeout=60)
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def check_one_line_error(result, *fragments):
+    lines = result.stderr.splitlines()
+    check(len(lines) == 1, f"expected one stderr line, got {lines!r}")
+    check("Fix:" in lines[0], f"no Fix: hint in {lines[0]!r}")
+    for fragment in fragments:
+        check(fragment in lines[0], f"{fragment!r} not in {lines[0]!r}")
+
+
+class Case:
+    def __init__(self, directory):
+        self.dir = directory
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def known_log(self, name="known.vrrl", capacity=8, count=5):
+        log = self.path(name)
+        append(log, capacity, 0, count)
+        return log
+
+
+# --- help, version, arguments ------------------------------------------------
+
+def case_help_and_version(t):
+    result = run("--help", expect=0)
+    check("Exit codes:" in result.stdout and "usage error" in result.stdout, result.stdout)
+    for command in ["info", "dump", "verify", "tail", "import", "stats"]:
+        result = run(command, "--help", expect=0)
+        check(f"vrrl {command}" in result.stdout and "Exit codes:" in result.stdout, result.stdout)
+    result = run("--version", expect=0)
+    check(result.stdout.startswith("vrrl ") and "format version 1" in result.stdout, result.stdout)
+
+
+def case_bad_arguments(t):
+    log = t.known_log()
+    for args, fragment in [((), "subcommand"),
+                           (("frobnicate",), "frobnicate"),
+                           (("dump",), "LOG"),
+                           (("dump", log, "--format", "xml"), "xml"),
+                           (("dump", log, "--limit", "-1"), "-1"),
+                           (("dump", log, "--tenant", "seven"), "seven"),
+                           (("dump", log, "--bogus"), "--bogus"),
+                           (("tail", log, "-n", "x"), "x"),
+                           (("import", t.path("new.vrrl")), "--capacity"),
+                           (("import", t.path("new.vrrl"), "--capacity", "0"), "capacity"),
+                           (("verify", log, "extra"), "extra")]:
+        result = run(*args, stdin="", expect=2)
+        check_one_line_error(result, fragment)
+        check(result.stdout == "", result.stdout)
+    check(not os.path.exists(t.path("new.vrrl")), "a usage error created a log")
+
+
+def case_missing_and_foreign_logs(t):
+    missing = t.path("missing.vrrl")
+    for command in ["info", "dump", "tail", "stats", "verify"]:
+        check_one_line_error(run(command, missing, expect=1), "missing.vrrl")
+    foreign = t.path("foreign.txt")
+    with open(foreign, "w") as f:
+        f.write("hello, this is not a log at all, not even close\n")
+    for command in ["info", "dump", "tail", "stats"]:
+        check_one_line_error(run(command, foreign, expect=1), "VRRL0001")
+    check_one_line_error(run("dump", t.dir, expect=1), "directory")
+
+
+# --- dump ----------------------------------------------------------------------
+
+def case_dump_jsonl(t):
+    log = t.known_log(count=5)
+    result = run("dump", log, expect=0)
+    check(result.stdout.splitlines() == [expected_jsonl(i) for i in range(5)], result.stdout)
+    # The exact text of one record with failure evidence, key order included.
+    check(result.stdout.splitlines()[3] ==
+          '{"timestamp_ns":1030,"slot_idx":3,"tenant_id":0,"opcode":41,"args":[3,4,5,6],"epoch":1,'
+          '"failure":{"slot_status":2,"failure_class":"device_loss","backend_code":3,"output_digest":3000009}}',
+          result.stdout)
+    check(result.stdout == run("dump", log, "--format", "jsonl", expect=0).stdout, "--format jsonl differs")
+
+
+def case_dump_jsonl_wrapped(t):
+    log = t.known_log(capacity=4, count=10)  # records 6..9 survive, oldest first
+    result = run("dump", log, expect=0)
+    check(result.stdout.splitlines() == [expected_jsonl(i) for i in range(6, 10)], result.stdout)
+
+
+def case_dump_csv(t):
+    log = t.known_log(count=5)
+    lines = run("dump", log, "--format", "csv", expect=0).stdout.splitlines()
+    check(lines[0] == "timestamp_ns,slot_idx,tenant_id,opcode,arg0,arg1,arg2,arg3,epoch,"
+                      "slot_status,failure_class,backend_code,output_digest", lines[0])
+    check(lines[1] == "1000,0,0,40,0,1,2,3,1,0,none,0,0", lines[1])
+    check(lines[4] == "1030,3,0,41,3,4,5,6,1,2,device_loss,3,3000009", lines[4])
+    check(len(lines) == 6, lines)
+
+
+def case_dump_table(t):
+    log = t.known_log(count=5)
+    lines = run("dump", log, "--format", "table", expect=0).stdout.splitlines()
+    check(len(lines) == 6, lines)
+    header = lines[0]
+    titles = ["timestamp_ns", "slot_idx", "tenant_id", "opcode", "arg0", "arg1", "arg2", "arg3", "epoch"]
+    check(header.split() == titles + ["failure"], header)
+    # Numbers are right-aligned under their titles: every column ends where its title ends.
+    ends = [header.index(title) + len(title) for title in titles]
+    for line, i in zip(lines[1:], range(5)):
+        values = [str(v) for v in (1000 + 10 * i, i, i % 3, 40 + i % 2, i, i + 1, i + 2, i + 3, 1)]
+        for value, end in zip(values, ends):
+            check(line[end - len(value):end] == value and line[end - len(value) - 1] == " ",
+                  f"{value} does not end at column {end} in {line!r}")
+    check(lines[1].endswith("  -"), lines[1])
+    check(lines[4].endswith("device_loss status=2 backend=3 digest=3000009"), lines[4])
+
+
+def case_dump_filters(t):
+    log = t.known_log(capacity=16, count=12)
+    def dumped(*args):
+        return [json.loads(line)["slot_idx"] for line in run("dump", log, *args, expect=0).stdout.splitlines()]
+    check(dumped("--tenant", "1") == [1, 4, 7, 10], dumped("--tenant", "1"))
+    check(dumped("--opcode", "41") == [1, 3, 5, 7, 9, 11], dumped("--opcode", "41"))
+    check(dumped("--tenant", "1", "--opcode", "40") == [4, 10], "tenant and opcode")
+    check(dumped("--from", "9") == [9, 10, 11], dumped("--from", "9"))
+    check(dumped("--limit", "2") == [0, 1], dumped("--limit", "2"))
+    check(dumped("--from", "3", "--limit", "2", "--opcode", "40") == [4, 6], "from, limit and opcode")
+    check(dumped("--tenant", "9") == [], "no match")
+    check(dumped("--limit", "0") == [], "limit 0")
+
+
+# --- info and stats ----------------------------------------------------------------
+
+def info_fields(output):
+    fields = {}
+    for line in output.splitlines():
+        name, value = line[:18].strip(), line[18:]
+        fields[name] = value
+    return fields
+
+
+def case_info(t):
+    log = t.known_log(capacity=4, count=6)
+    fields = info_fields(run("info", log, expect=0).stdout)
+    check(fields["format"] == "VRRL v1", fields)
+    check(fields["flags"] == "0x00000000", fields)
+    check(fields["capacity"] == "4 slots", fields)
+    check(fields["file size"] == f"{HEADER + 4 * RECORD} bytes", fields)
+    check(fields["cursor"] == "6 (next slot 2)", fields)
+    check(fields["records in use"] == "4", fields)
+    check(fields["oldest timestamp"] == "1020 ns (slot 2)", fields)
+    check(fields["newest timestamp"] == "1050 ns (slot 1)", fields)
+    check(fields["locked by writer"] == "no", fields)
+    empty = t.path("empty.vrrl")
+    append(empty, 16, 0, 0)
+    fields = info_fields(run("info", empty, expect=0).stdout)
+    check(fields["records in use"] == "0" and fields["oldest timestamp"] == "-", fields)
+
+
+def case_stats(t):
+    log = t.known_log(capacity=16, count=10)
+    output = run("stats", log, expect=0).stdout
+    check("records       10 (capacity 16)" in output, output)
+    check("time span     90 ns (1000 .. 1090)" in output, output)
+    check("rate          111111111.1 records/s" in output, output)
+    check("with failure  2" in output, output)
+    rows = [line.split() for line in output.splitlines()]
+    check(["40", "5", "50.0%"] in rows and ["41", "5", "50.0%"] in rows, output)   # per opcode
+    check(["0", "4", "40.0%"] in rows and ["2", "3", "30.0%"] in rows, output)    # per tenant
+    check(["device_loss", "1", "10.0%"] in rows and ["transient_queue", "1", "10.0%"] in rows, output)
+
+
+# --- verify ----------------------------------------------------------------------
+
+def flip_bit(path, offset, bit):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)[0]
+        f.seek(offset)
+        f.write(bytes([byte ^ (1 << bit)]))
+
+
+def case_verify_clean(t):
+    log = t.known_log(capacity=8, count=20)
+    result = run("verify", log, expect=0)
+    check(result.stdout.splitlines()[-1].endswith(": clean"), result.stdout)
+    check("8 of 8 slots checked: 8 records, 0 empty, 0 with a bad magic, 0 timestamps going backwards"
+          in result.stdout, result.stdout)
+    check("note: cursor 20 is at or above capacity 8" in result.stdout, result.stdout)
+
+
+def case_verify_truncated(t):
+    log = t.known_log(capacity=8, count=5)
+    os.truncate(log, HEADER + 2 * RECORD + 10)
+    result = run("verify", log, expect=1)
+    check("problem: the file is 170 bytes, but capacity 8 needs 544 (truncated): slots 2..7 are missing "
+          "(slot 2 only partly)" in result.stdout, result.stdout)
+    check("2 of 8 slots checked: 2 records" in result.stdout, result.stdout)
+    check(result.stdout.splitlines()[-1].endswith(": 1 problem found"), result.stdout)
+    # Other commands refuse it with the library's message.
+    check_one_line_error(run("dump", log, expect=1), "truncated")
+    os.truncate(log, 20)
+    result = run("verify", log, expect=1)
+    check("ends inside the 32-byte header" in result.stdout, result.stdout)
+
+
+def case_verify_bit_flip(t):
+    log = t.known_log(capacity=8, count=5)
+    flip_bit(log, HEADER + 2 * RECORD + 1, 3)        # slot 2's magic
+    flip_bit(log, HEADER + 4 * RECORD + 0, 0)        # slot 4's magic
+    flip_bit(log, HEADER + 0 * RECORD + 4 + 7, 6)    # slot 0's timestamp: now far in the future
+    result = run("verify", log, expect=1)
+    out = result.stdout
+    check("problem: slot 2: record magic 0xDEADB6EF is neither 0xDEADBEEF (a record) nor 0 (empty)" in out, out)
+    check("problem: slot 4: record magic 0xDEADBEEE" in out, out)
+    check("problem: slot 1: timestamp 1010 ns goes backwards from 4611686018427388904 ns in slot 0" in out, out)
+    check("8 of 8 slots checked: 3 records, 3 empty, 2 with a bad magic, 1 timestamps going backwards" in out, out)
+    check(out.splitlines()[-1].endswith(": 3 problems found"), out)
+    # dump skips the bad slots, says so on stderr and exits 1.
+    result = run("dump", log, expect=1)
+    check(len(result.stdout.splitlines()) == 3, result.stdout)
+    check_one_line_error(result, "skipped 2 slot(s)", "first: slot 2", "vrrl verify")
+
+
+def case_verify_backwards(t):
+    log = t.path("backwards.vrrl")
+    lines = [expected_record(i) for i in range(4)]
+    lines[2]["timestamp_ns"] = 5
+    run("import", log, "--capacity", "8", stdin="".join(json.dumps(r) + "\n" for r in lines), expect=0)
+    result = run("verify", log, expect=1)
+    check("problem: slot 2: timestamp 5 ns goes backwards from 1010 ns in slot 1" in result.stdout, result.stdout)
+    check(result.stdout.count("problem:") == 1, result.stdout)
+
+
+def case_verify_foreign(t):
+    cases = {
+        "empty": (b"", "the file is empty"),
+        "text": (b"#!/bin/sh\necho hello\n" * 10, 'starts with "#!/bin/s", not VRRL0001'),
+        "elf": (b"\x7fELF\x02\x01\x01\x00" + bytes(100), 'starts with "\\x7FELF\\x02\\x01\\x01\\x00", not'),
+        "short": (b"VRR", 'starts with "VRR", not VRRL0001'),
+        "version": (b"VRRL0001" + struct.pack("<IIQQ", 2, 0, 4, 0) + bytes(4 * RECORD), "format version 2"),
+        "capacity": (b"VRRL0001" + struct.pack("<IIQQ", 1, 0, 0, 0), "capacity 0 is outside"),
+        "long": (b"VRRL0001" + struct.pack("<IIQQ", 1, 0, 2, 0) + bytes(2 * RECORD + 7), "7 more than"),
+    }
+    for name, (content, fragment) in cases.items():
+        path = t.path(name + ".bin")
+        with open(path, "wb") as f:
+            f.write(content)
+        result = run("verify", path, expect=1)
+        check(fragment in result.stdout, f"{name}: {fragment!r} not in {result.stdout!r}")
+    result = run("verify", t.dir, expect=1)
+    check("the path is a directory" in result.stdout, result.stdout)
+    check_one_line_error(run("verify", t.path("missing"), expect=1), "No such file")
+
+
+# --- import ----------------------------------------------------------------------------
+
+def case_import_round_trip(t):
+    for capacity, count in [(8, 5), (4, 10), (64, 64)]:
+        original = t.known_log(f"original-{capacity}.vrrl", capacity, count)
+        dumped = run("dump", original, expect=0).stdout
+        copy = t.path(f"copy-{capacity}.vrrl")
+        result = run("import", copy, "--capacity", capacity, stdin=dumped, expect=0)
+        check(f"appended {min(count, capacity)} records" in result.stdout, result.stdout)
+        check(run("dump", copy, expect=0).stdout == dumped, f"round trip changed capacity {capacity}")
+        run("verify", copy, expect=0)
+        if count <= capacity:  # same appends in the same order: the very same bytes
+            with open(original, "rb") as a, open(copy, "rb") as b:
+                check(a.read() == b.read(), f"files differ for capacity {capacity}")
+
+
+def case_import_extends(t):
+    log = t.known_log(capacity=8, count=3)
+    more = "".join(expected_jsonl(i) + "\n" for i in range(3, 6)) + "\n"  # a blank line is skipped
+    result = run("import", log, stdin=more, expect=0)
+    check("appended 3 records" in result.stdout and "6 appended over its lifetime" in result.stdout, result.stdout)
+    check(run("dump", log, expect=0).stdout.splitlines() == [expected_jsonl(i) for i in range(6)], "extended")
+    result = run("import", log, "--capacity", "99", stdin=expected_jsonl(6) + "\n", expect=0)
+    check("capacity 8; --capacity 99 was ignored" in result.stderr, result.stderr)
+
+
+def case_import_malformed(t):
+    good = expected_jsonl(0)
+    bad_lines = {
+        2: ('{"timestamp_ns":1,', "not valid JSON"),
+        3: ('[1,2,3]', "expected a JSON object"),
+        4: (good.replace('"epoch":1', '"epoc":1'), 'unknown key "epoc"'),
+        5: (good.replace(',"epoch":1', ''), 'missing key "epoch"'),
+        6: (good.replace('"tenant_id":0', '"tenant_id":-1'), '"tenant_id" must be an integer from 0 to 4294967295'),
+        7: (good.replace('"opcode":40', '"opcode":4294967296'), '"opcode" must be an integer'),
+        8: (good.replace('"timestamp_ns":1000', '"timestamp_ns":1.5'), '"timestamp_ns" must be an integer'),
+        9: (good.replace('"args":[0,1,2,3]', '"args":[0,1,2]'), '"args" must be an array of 4'),
+        10: (good[:-1] + ',"failure":{"slot_status":1,"failure_class":"meltdown","backend_code":0,'
+             '"output_digest":0}}', '"failure_class" must be one of'),
+        11: (good[:-1] + ',"failure":{"slot_status":1}}', 'missing key "failure_class"'),
+        12: ('{"slot_idx":"1"}', '"slot_idx"'),
+    }
+    text = good + "\n" + "".join(bad_lines[n][0] + "\n" for n in sorted(bad_lines)) + good + "\n"
+    # A new log is not created ...
+    new_log = t.path("new.vrrl")
+    result = run("import", new_log, "--capacity", "8", stdin=text, expect=1)
+    check(not os.path.exists(new_log), "import created a log from malformed input")
+    errors = result.stderr.splitlines()
+    for n, (_, fragment) in bad_lines.items():
+        line = next((e for e in errors if e.startswith(f"vrrl import: line {n}: ")), None)
+        check(line is not None and fragment in line and "Fix:" in line, f"line {n}: {fragment!r} in {errors!r}")
+    check("11 of 13 lines are malformed; nothing was written" in errors[-1], errors[-1])
+    # ... and an existing one is left byte for byte as it was.
+    log = t.known_log(capacity=8, count=3)
+    with open(log, "rb") as f:
+        before = f.read()
+    run("import", log, stdin=text, expect=1)
+    with open(log, "rb") as f:
+        check(f.read() == before, "a failed import changed the log")
+
+
+# --- tail --------------------------------------------------------------------------------
+
+def case_tail(t):
+    log = t.known_log(capacity=8, count=20)
+    lines = run("tail", log, "-n", "3", "--format", "jsonl", expect=0).stdout.splitlines()
+    check(lines == [expected_jsonl(i) for i in (17, 18, 19)], lines)
+    lines = run("tail", log, expect=0).stdout.splitlines()
+    check(len(lines) == 9 and lines[0].split()[0] == "timestamp_ns", lines)  # header + the 8 in the ring
+    check(run("tail", log, "-n", "0", "--format", "jsonl", expect=0).stdout == "", "tail -n 0")
+
+
+class Follower:
+    """A running `vrrl tail -f`, its stdout and stderr collected by threads."""
+
+    def __init__(self, *args):
+        self.process = subprocess.Popen([VRRL, "tail", "-f", *map(str, args)], stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+        self.stdout, self.stderr = [], []
+        self.threads = [threading.Thread(target=self._collect, args=(stream, into), daemon=True)
+                        for stream, into in ((self.process.stdout, self.stdout), (self.process.stderr, self.stderr))]
+        for thread in self.threads:
+            thread.start()
+
+    @staticmethod
+    def _collect(stream, into):
+        for line in stream:
+            into.append(line.rstrip("\n"))
+
+    def wait_for(self, condition, what, timeout=60):
+        # Polls for output; the timeout only turns a hang into a failure.
+        deadline = time.monotonic() + timeout
+        while not condition(list(self.stdout)):
+            if self.process.poll() is not None:
+                raise AssertionError(f"tail -f exited ({self.process.returncode}) before {what}: {self.stderr}")
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise AssertionError(f"timed out waiting for {what}; stdout {self.stdout} stderr {self.stderr}")
+            time.sleep(0.01)
+
+    def interrupt(self):
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout=60)
+        for thread in self.threads:
+            thread.join(timeout=60)
+        check(code == 0, f"tail -f exited {code} on SIGINT; stderr {self.stderr}")
+
+
+def case_tail_follow(t):
+    log = t.known_log(capacity=64, count=3)
+    follower = Follower(log, "--format", "jsonl")
+    try:
+        follower.wait_for(lambda out: len(out) >= 3, "the 3 existing records")
+        append(log, 64, 3, 5)   # another process appends while tail -f holds the log open
+        follower.wait_for(lambda out: len(out) >= 8, "the 5 appended records")
+        append(log, 64, 8, 2)
+        follower.wait_for(lambda out: len(out) >= 10, "2 more records")
+    finally:
+        follower.interrupt()
+    check(follower.stdout == [expected_jsonl(i) for i in range(10)], follower.stdout)
+    check(follower.stderr == [], follower.stderr)
+    check(run("info", log, expect=0).stdout.rstrip().endswith("locked by writer  no"), "lock left behind")
+
+
+def case_tail_follow_lapped(t):
+    # The writer appends 1000 records into 8 slots far faster than tail polls:
+    # every one of them is either printed or counted as overwritten, in order.
+    log = t.known_log(capacity=8, count=3)
+    follower = Follower(log, "--format", "jsonl", "-n", "3")
+    try:
+        follower.wait_for(lambda out: len(out) >= 3, "the 3 existing records")
+        append(log, 8, 3, 1000)
+        last = expected_jsonl(1002)
+        follower.wait_for(lambda out: last in out, "the newest record")
+    finally:
+        follower.interrupt()
+    indices = [json.loads(line)["slot_idx"] for line in follower.stdout]
+    check(indices == sorted(set(indices)), f"out of order or repeated: {indices}")
+    check(indices[:3] == [0, 1, 2], indices)
+    lost = 0
+    for line in follower.stderr:
+        words = line.split()
+        check(line.startswith("vrrl tail: ") and line.endswith("records overwritten before they could be read"),
+              line)
+        lost += int(words[2])
+    check(len(indices) - 3 + lost == 1000, f"printed {len(indices) - 3} + lost {lost} != 1000")
+    for line in follower.stdout:
+        check(line == expected_jsonl(json.loads(line)["slot_idx"]), f"torn record {line}")
+
+
+def main():
+    name = sys.argv[1]
+    directory = tempfile.mkdtemp(prefix="vrrl-cli-")
+    try:
+        globals()["case_" + name](Case(directory))
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    print(f"cli {name}: ok")
+
+
+if __name__ == "__main__":
+    main()
