@@ -3,16 +3,15 @@
 #include <signal.h>
 #include <time.h>
 
-#include <atomic>
-#include <cerrno>
+#include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <vector>
 
+#include <vrrl/follower.hpp>
 #include <vrrl/ring_log.hpp>
 
 #include "bad_slot_warning.hpp"
@@ -49,83 +48,14 @@ void sleep_between_polls() {
   ::nanosleep(&interval, nullptr);          // EINTR is how a stop request arrives
 }
 
-// --- Reading published records by sequence -----------------------------------
-// TODO(follower): this loop predates vrrl::Follower (include/vrrl/follower.hpp),
-// which implements the same validation inside the library; move onto it once
-// it is committed. Sequence n is the n-th append (header cursor = running
-// count), stored in slot n % capacity. A copy is trusted only if the slot's
-// magic reads 0xDEADBEEF before and after the copy and the cursor has not
-// reached n + capacity + 1 (a later record in the slot would have been
-// published), per the publish protocol in include/vrrl/ring_log.hpp.
-
-std::uint32_t load_acquire_u32(const std::byte* at) {
-  // Loads only; the mapping is read-only and the field is 4-byte aligned.
-  return std::atomic_ref<std::uint32_t>(*const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(at)))
-      .load(std::memory_order_acquire);
-}
-
-std::uint64_t load_acquire_cursor(const std::byte* base) {
-  return std::atomic_ref<std::uint64_t>(
-             *const_cast<std::uint64_t*>(reinterpret_cast<const std::uint64_t*>(base + format::header_offset::cursor)))
-      .load(std::memory_order_acquire);
-}
-
-enum class ReadStatus { complete, not_yet, gone };
-
-ReadStatus read_sequence(const LogReader& reader, std::uint64_t sequence, RecordValue& out) {
-  const std::byte* base = reader.data();
-  const std::uint64_t capacity = reader.capacity();
-  const std::byte* record = base + format::record_position(sequence % capacity);
-  const std::uint32_t magic = load_acquire_u32(record + format::record_offset::magic);
-  if (magic != format::record_magic) {
-    // Magic 0 right behind the cursor: the writer is between its cursor and magic stores.
-    const bool publishing = magic == format::empty_record_magic && load_acquire_cursor(base) == sequence + 1;
-    return publishing ? ReadStatus::not_yet : ReadStatus::gone;
-  }
-  std::byte copy[format::record_bytes];
-  std::memcpy(copy, record, sizeof copy);
-  std::atomic_thread_fence(std::memory_order_acquire);  // pairs with the writer's fence after clearing the magic
-  if (load_acquire_u32(record + format::record_offset::magic) != format::record_magic ||
-      load_acquire_cursor(base) > sequence + capacity) {
-    return ReadStatus::gone;
-  }
-  out = copy_record(RecordView(copy));
-  return ReadStatus::complete;
-}
-
-// Prints sequences [next, cursor) that are still in the ring; returns the new
-// `next`. Counts records overwritten before they could be read in `lost`.
-std::uint64_t print_new_records(const LogReader& reader, std::uint64_t next, RecordPrinter& printer,
-                                std::uint64_t& lost) {
-  const std::uint64_t capacity = reader.capacity();
-  const std::uint64_t cursor = reader.appended();
-  while (next < cursor) {
-    const std::uint64_t current = reader.appended();
-    if (current - next > capacity) {  // lapped: these were overwritten
-      lost += current - capacity - next;
-      next = current - capacity;
-      continue;
-    }
-    RecordValue record;
-    const ReadStatus status = read_sequence(reader, next, record);
-    if (status == ReadStatus::not_yet) break;
-    if (status == ReadStatus::gone) {
-      // Overwritten under us, or a record whose append never completed.
-      if (reader.appended() - next <= capacity) ++lost, ++next;
-      continue;
-    }
-    printer.print(record);
-    ++next;
-  }
-  return next;
-}
-
 int follow(const TailOptions& options, const LogReader& reader) {
   install_stop_handlers();
+  // Sequence n is the n-th append (the header cursor is the running count).
+  // Start -n records back, but no further than the oldest still in the ring.
   const std::uint64_t capacity = reader.capacity();
-  std::uint64_t cursor = reader.appended();
+  const std::uint64_t cursor = reader.appended();
   const std::uint64_t oldest = cursor > capacity ? cursor - capacity : 0;
-  std::uint64_t next = cursor - std::min(options.lines, cursor - oldest);
+  Follower follower(reader, cursor - std::min(options.lines, cursor - oldest));
 
   // Table widths cannot grow once rows are printed; size the timestamp column
   // for nanoseconds since the epoch (19 digits) up front.
@@ -134,19 +64,18 @@ int follow(const TailOptions& options, const LogReader& reader) {
   printer.print_header();
 
   while (stop_requested == 0) {
-    const std::uint64_t now = reader.appended();
-    if (now < next) {
-      // The writer restarted the count (recreated log, or a writer that keeps
-      // the cursor modulo capacity, as the Rust seed does).
-      std::cout.flush();
-      std::cerr << "vrrl tail: the log's cursor went back from " << next << " to " << now
-                << "; following from there.\n";
-      next = now;
-    }
-    std::uint64_t lost = 0;
-    next = print_new_records(reader, next, printer, lost);
+    const PollResult result =
+        follower.poll([&](std::uint64_t, const RecordedSlot& slot, const FailureEvidence& failure) {
+          printer.print({slot, failure});
+        });
     std::cout.flush();
-    if (lost != 0) std::cerr << "vrrl tail: " << lost << " records overwritten before they could be read\n";
+    if (result.resynced) {
+      std::cerr << "vrrl tail: the log's cursor went backwards (the log was recreated, or its writer keeps the "
+                   "cursor modulo capacity as the Rust seed does); following from the oldest record of the new count\n";
+    }
+    if (result.lost != 0) {
+      std::cerr << "vrrl tail: " << result.lost << " records overwritten before they could be read\n";
+    }
     if (!std::cout) return exit_problems;  // main reports the failed write
     sleep_between_polls();
   }
