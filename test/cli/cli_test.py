@@ -320,6 +320,23 @@ def case_import_round_trip(t):
                 check(a.read() == b.read(), f"files differ for capacity {capacity}")
 
 
+def case_import_extreme_values(t):
+    u32, u64 = 2**32 - 1, 2**64 - 1
+    lines = ['{"timestamp_ns":%d,"slot_idx":%d,"tenant_id":%d,"opcode":%d,"args":[%d,0,%d,1],"epoch":%d,'
+             '"failure":{"slot_status":%d,"failure_class":"unclassified","backend_code":%d,"output_digest":%d}}'
+             % (u64, u32, u32, u32, u32, u32, u32, u32, u32, u64),
+             '{"timestamp_ns":0,"slot_idx":0,"tenant_id":0,"opcode":0,"args":[0,0,0,0],"epoch":0}',
+             '{"timestamp_ns":0,"slot_idx":0,"tenant_id":0,"opcode":0,"args":[0,0,0,0],"epoch":0,'
+             '"failure":{"slot_status":0,"failure_class":"program_bug","backend_code":0,"output_digest":0}}']
+    # Keys in another order are accepted; dump writes them in the format's order.
+    shuffled = '{"epoch":0,"args":[0,0,0,0],"opcode":0,"tenant_id":0,"slot_idx":0,"timestamp_ns":0}'
+    log = t.path("extreme.vrrl")
+    run("import", log, "--capacity", "4", stdin="\n".join(lines + [shuffled]) + "\n", expect=0)
+    check(run("dump", log, expect=0).stdout.splitlines() == lines + [lines[1]], "extreme values changed")
+    table = run("dump", log, "--format", "table", expect=0).stdout.splitlines()
+    check(str(u64) in table[1] and table[1].index(str(u64)) == 0, table)
+
+
 def case_import_extends(t):
     log = t.known_log(capacity=8, count=3)
     more = "".join(expected_jsonl(i) + "\n" for i in range(3, 6)) + "\n"  # a blank line is skipped
