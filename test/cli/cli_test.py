@@ -393,7 +393,7 @@ def case_tail(t):
     check(run("tail", log, "-n", "0", "--format", "jsonl", expect=0).stdout == "", "tail -n 0")
 
 
-class Follower:
+class TailFollow:
     """A running `vrrl tail -f`, its stdout and stderr collected by threads."""
 
     def __init__(self, *args):
@@ -431,7 +431,7 @@ class Follower:
 
 def case_tail_follow(t):
     log = t.known_log(capacity=64, count=3)
-    follower = Follower(log, "--format", "jsonl")
+    follower = TailFollow(log, "--format", "jsonl")
     try:
         follower.wait_for(lambda out: len(out) >= 3, "the 3 existing records")
         append(log, 64, 3, 5)   # another process appends while tail -f holds the log open
@@ -449,7 +449,7 @@ def case_tail_follow_lapped(t):
     # The writer appends 1000 records into 8 slots far faster than tail polls:
     # every one of them is either printed or counted as overwritten, in order.
     log = t.known_log(capacity=8, count=3)
-    follower = Follower(log, "--format", "jsonl", "-n", "3")
+    follower = TailFollow(log, "--format", "jsonl", "-n", "3")
     try:
         follower.wait_for(lambda out: len(out) >= 3, "the 3 existing records")
         append(log, 8, 3, 1000)
