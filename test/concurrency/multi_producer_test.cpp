@@ -148,9 +148,11 @@ TEST_CASE("N threads x M records into a big log: replay has all N x M, each thre
 }
 
 TEST_CASE("a small log under heavy wrap never replays a torn record", "[multi_producer]") {
-  const std::uint64_t per_producer = 200'000 / tsan_slowdown;
+  // 1 and 3: a producer's slot is also its predecessor's, and every claim wraps.
+  const auto capacity = GENERATE(std::uint64_t{1}, std::uint64_t{3}, std::uint64_t{64});
+  const std::uint64_t per_producer = (capacity == 64 ? 200'000 : 50'000) / tsan_slowdown;
   TempDir dir;
-  auto log = SharedRingLog::open(dir.file("small.vrrl"), 64);
+  auto log = SharedRingLog::open(dir.file("small.vrrl"), capacity);
   run_producers(log, producers, per_producer);
 
   CHECK(log.published() == producers * per_producer);
@@ -158,8 +160,8 @@ TEST_CASE("a small log under heavy wrap never replays a torn record", "[multi_pr
   for (vrrl::RecordView record : log.replay()) check(record.slot(), record.failure());
   CHECK(check.torn == 0);
   CHECK(check.out_of_order == 0);
-  CHECK(check.records == 64);
-  WARN("heavy wrap: " << log.waits() << " of " << producers * per_producer << " appends waited for their slot");
+  CHECK(check.records == capacity);
+  WARN("heavy wrap, capacity " << capacity << ": " << log.waits() << " of " << producers * per_producer << " appends waited for their slot");
 }
 
 TEST_CASE("a Follower in the same process sees claim order and accounts for every record",
