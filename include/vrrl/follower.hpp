@@ -141,6 +141,7 @@ PollResult Follower::poll(OnRecord&& on_record, std::size_t max_records) {
   RecordedSlot slot;
   FailureEvidence evidence;
   while (position_ < end && result.delivered < max_records) {
+    if (cursor <= position_) break;  // the count went backwards mid-poll: the next poll resyncs
     if (cursor - position_ > capacity_) {  // lapped: those records are overwritten
       const std::uint64_t oldest = cursor - capacity_;
       const std::uint64_t skipped = std::min(oldest, end) - position_;
