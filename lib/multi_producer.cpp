@@ -16,7 +16,9 @@ constexpr std::size_t cache_line = 64;
 
 // A slot's state word: (key << 2) | phase, key = sequence + capacity (so the
 // "previous lap" of sequences below capacity has a key too). Per slot the
-// value only grows: written(s) < published(s) < written(s + capacity).
+// value only grows: written(s) < published(s) < written(s + capacity). Fits
+// while sequence + capacity < 2^62; RingLog restarts any count at or above
+// 2^62 on open, and reaching it by appending would take over a century.
 enum class Phase : std::uint64_t { written = 1, published = 2 };
 
 [[nodiscard]] constexpr std::uint64_t state_of(std::uint64_t sequence, std::uint64_t capacity,
