@@ -5,6 +5,7 @@ records/s, ratio to vrrl), the latency percentiles, bench/results/latest.json,
 and the PNG plots drawn by gnuplot. Standard library only.
 
   report.py --bench B.json --latency L.json --out DIR [--machine TEXT] [--note TEXT]
+  report.py --from-latest bench/results/latest.json --out DIR     (redraw only)
 
 ns/record is the median over repetitions of CPU time per record (user + system,
 what Google Benchmark's items_per_second is computed from), so that time other
@@ -172,28 +173,33 @@ def plot(out_dir, append, latency, subtitle):
     with open(data, "w") as f:
         for row in bars:
             label = row["variant"] + ("/" + row["args"].replace("slots:", "") if row["args"] else "")
-            f.write(f"\"{label}\" {row['records_per_second'] / 1e6:.6f}\n")
+            family = row["variant"]
+            color = ("0x2f6db5" if family.startswith("vrrl") else "0x7f7f7f" if family.startswith("memcpy")
+                     else "0x9467bd" if family.startswith("mutex") else "0xd62728")
+            f.write(f"\"{label}\" {row['records_per_second'] / 1e6:.6f} {color}\n")
     png = os.path.join(out_dir, "throughput.png")
     script = f"""
-set terminal pngcairo size 1100,620 font "DejaVu Sans,10"
+set terminal pngcairo noenhanced size 1100,620 font "DejaVu Sans,10"
 set output "{png}"
-set title "vrrl append throughput vs stream I/O (64-byte records, millions/s, log scale)\\n{{/*0.8 {subtitle}}}"
-set style data histograms
-set style fill solid 0.8 border -1
-set boxwidth 0.75
+set title "vrrl append throughput vs stream I/O (64-byte records, millions/s, log scale)\\n{subtitle}" font ",10"
+set style fill solid 0.85 border -1
+set boxwidth 0.7
+set xrange [-0.6:*]
 set logscale y
 set yrange [0.01:*]
 set ylabel "million records / s (CPU time)"
 set xtics rotate by -40 scale 0 font ",9"
 set grid ytics
 unset key
-plot "{data}" using 2:xtic(1) lc rgb "#2f6db5", "" using 0:($2*1.25):(sprintf("%.3g", $2)) with labels font ",8"
+set label 1 "blue: vrrl   grey: memcpy limit   purple: mutex   red: stream I/O" at graph 0.01, graph 0.97 font ",9"
+plot "{data}" using 0:2:3:xtic(1) with boxes lc rgb variable, "" using 0:($2*1.3):(sprintf("%.3g", $2)) with labels font ",8"
 """
     if subprocess.run([gnuplot], input=script, text=True).returncode == 0:
         written.append(png)
     if latency:
         data = os.path.join(out_dir, "latency.dat")
-        series = [r for r in latency["results"]]
+        # Stream baselines look alike cold and warm: plot them warm only.
+        series = [r for r in latency["results"] if r["variant"] == "vrrl" or r["mode"] == "warm"]
         with open(data, "w") as f:
             for index, r in enumerate(series):
                 f.write(f"# {r['variant']} {r['mode']}\n")
@@ -206,9 +212,9 @@ plot "{data}" using 2:xtic(1) lc rgb "#2f6db5", "" using 0:($2*1.25):(sprintf("%
             f'dt {1 if r["mode"] == "warm" else 2} title "{r["variant"]} ({r["mode"]})"'
             for i, r in enumerate(series))
         script = f"""
-set terminal pngcairo size 1100,620 font "DejaVu Sans,10"
+set terminal pngcairo noenhanced size 1100,620 font "DejaVu Sans,10"
 set output "{png}"
-set title "single-append latency percentiles (ns, log scale; solid = warm, dashed = cold/prefault)\\n{{/*0.8 {subtitle}}}"
+set title "single-append latency percentiles (ns, log scale; solid = warm, dashed = cold/prefault)\\n{subtitle}" font ",9"
 set logscale y
 set ylabel "ns per append"
 set xtics ("p50" 0, "p99" 1, "p99.9" 2, "p99.99" 3, "max" 4)
@@ -224,19 +230,30 @@ plot {plots}
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bench", required=True, help="vrrl-bench --benchmark_out JSON")
+    parser.add_argument("--bench", help="vrrl-bench --benchmark_out JSON")
+    parser.add_argument("--from-latest", metavar="JSON",
+                        help="redraw tables and plots from an earlier latest.json instead of --bench/--latency")
     parser.add_argument("--latency", help="vrrl-latency --json output")
     parser.add_argument("--out", required=True, help="directory for latest.json and the PNGs")
     parser.add_argument("--machine", default="", help="one line describing the machine")
     parser.add_argument("--note", default="", help="how the run was made (options, directory)")
     args = parser.parse_args()
 
-    with open(args.bench) as f:
-        bench = json.load(f)
-    latency = None
-    if args.latency:
-        with open(args.latency) as f:
-            latency = json.load(f)
+    if args.from_latest:
+        with open(args.from_latest) as f:
+            earlier = json.load(f)
+        bench, latency = earlier["google_benchmark"], earlier["latency"]
+        args.machine = args.machine or earlier.get("machine", "")
+        args.note = args.note or earlier.get("note", "")
+    elif args.bench:
+        with open(args.bench) as f:
+            bench = json.load(f)
+        latency = None
+        if args.latency:
+            with open(args.latency) as f:
+                latency = json.load(f)
+    else:
+        parser.error("give --bench (and --latency), or --from-latest")
     runs = medians(bench)
     append, replay, sync = append_rows(runs), replay_rows(runs), sync_rows(runs)
     print_tables(append, replay, sync, latency)
