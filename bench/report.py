@@ -73,6 +73,8 @@ def append_rows(runs):
         # Compare with vrrl at the same ring size; everything else with the 64 MiB log.
         if row["args"].startswith("slots:"):
             return "append/vrrl/" + row["args"]
+        if row["args"].startswith("threads:") or row["variant"] == "vrrl_single":
+            return "append/vrrl/slots:4096"  # multi_producer_bench.cpp uses a 4096-slot log
         return "append/vrrl/slots:1048576"
 
     by_name = {row["name"]: row for row in rows}
