@@ -8,8 +8,12 @@
 //   append/vrrl_single              RingLog::append, one thread: the floor
 //   append/vrrl_mp/threads:N        SharedRingLog::append from N threads
 //   append/mutex_ringlog/threads:N  RingLog::append under a std::mutex from N threads
+//   cacheline_handoff/threads:2     two threads taking turns on one atomic: the
+//                                   machine's one-way core-to-core latency, the
+//                                   floor under any per-record sharing
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -89,6 +93,23 @@ void append_mutex_ringlog(benchmark::State& state) {
   report_records(state);
 }
 
+alignas(64) std::atomic<std::uint64_t> handoff_turn{0};
+
+void reset_turn(const benchmark::State&) { handoff_turn.store(0, std::memory_order_relaxed); }
+
+// Thread t may move on when the turn count has parity t; both threads run the
+// same number of iterations, so every iteration is one hand-off of the line.
+void cacheline_handoff(benchmark::State& state) {
+  const auto me = static_cast<std::uint64_t>(state.thread_index());
+  const auto players = static_cast<std::uint64_t>(state.threads());
+  for (auto _ : state) {
+    std::uint64_t turn;
+    while ((turn = handoff_turn.load(std::memory_order_acquire)) % players != me) {
+    }
+    handoff_turn.store(turn + 1, std::memory_order_release);
+  }
+}
+
 BENCHMARK(append_vrrl_single)->Name("append/vrrl_single");
 BENCHMARK(append_vrrl_mp)
     ->Name("append/vrrl_mp")
@@ -102,6 +123,7 @@ BENCHMARK(append_mutex_ringlog)
     ->Teardown(close_locked)
     ->Threads(1)
     ->Threads(2);
+BENCHMARK(cacheline_handoff)->Name("cacheline_handoff")->Setup(reset_turn)->Threads(2);
 
 }  // namespace
 }  // namespace vrrl::bench
