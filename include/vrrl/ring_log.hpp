@@ -55,7 +55,7 @@ struct OpenOptions {
   // Fault every page of the mapping in at open (MAP_POPULATE; for a writer also
   // MADV_POPULATE_WRITE and a read of each page) so the first lap of appends
   // takes no page faults: 2.5 instead of ~90 ns per append on a fresh 64 MiB
-  // log (docs/benchmarks.md). Costs open time (about 10 ms for 64 MiB) and
+  // log (docs/benchmarks.md). Costs open time (about 0.1 s for 64 MiB) and
   // resident memory, and for a writer marks every page dirty, so the first
   // sync() after open writes the whole file. Pages that writeback or sync()
   // has cleaned are write-protected again by the kernel: the first append to
