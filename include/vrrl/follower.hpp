@@ -27,8 +27,8 @@
 // What counts as lost: a sequence whose slot was overwritten (lapped), whose
 // append never completed (the writer was killed between its cursor and magic
 // stores, which replay also skips), or whose magic is neither 0 nor
-// 0xDEADBEEF. delivered + lost always accounts for every sequence from the
-// start position to position().
+// 0xDEADBEEF. Between resyncs, delivered + lost accounts for every sequence
+// from the start position to position().
 //
 // Caveats:
 //   * The LogReader must outlive the Follower and must not be moved from.
