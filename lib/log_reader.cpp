@@ -22,7 +22,7 @@ LogReader::LogReader(LogReader&& other) noexcept = default;
 LogReader& LogReader::operator=(LogReader&& other) noexcept = default;
 LogReader::~LogReader() = default;
 
-ReplayRange LogReader::replay(Recovery recovery) const { return file_->replay(recovery); }
+ReplayRange LogReader::replay(Recovery recovery) const& { return file_->replay(recovery); }
 std::vector<RecordedSlot> LogReader::replay_all() const { return file_->replay_all(); }
 std::uint64_t LogReader::capacity() const noexcept { return file_->capacity(); }
 std::uint64_t LogReader::appended() const noexcept { return file_->load_cursor(); }

@@ -56,7 +56,7 @@ RingLog& RingLog::operator=(RingLog&& other) noexcept {
 
 RingLog::~RingLog() = default;
 
-ReplayRange RingLog::replay(Recovery recovery) const { return file_->replay(recovery); }
+ReplayRange RingLog::replay(Recovery recovery) const& { return file_->replay(recovery); }
 
 std::vector<RecordedSlot> RingLog::replay_all() const { return file_->replay_all(); }
 

@@ -343,3 +343,11 @@ TEST_CASE("errors carry the operation, the path, errno and a fix", "[ring_log][e
                            Catch::Contains(". Fix: "));
   CHECK(vrrl::to_string(ErrorKind::locked) == "locked");
 }
+
+// `for (auto r : LogReader::open(p).replay())` would walk a mapping that died
+// with the temporary; the rvalue overloads are deleted so it does not compile.
+template <class Log>
+concept replays_from_temporary = requires { std::declval<Log&&>().replay(); };
+static_assert(!replays_from_temporary<RingLog>);
+static_assert(!replays_from_temporary<LogReader>);
+static_assert(requires(const RingLog& log) { log.replay(); });

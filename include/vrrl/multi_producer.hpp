@@ -67,7 +67,8 @@ class SharedRingLog {
 
   // As RingLog's; with appends in flight, replay is a best effort (use a
   // Follower over a LogReader to read a log that is being written).
-  [[nodiscard]] ReplayRange replay(Recovery recovery = Recovery::strict) const { return log_.replay(recovery); }
+  [[nodiscard]] ReplayRange replay(Recovery recovery = Recovery::strict) const& { return log_.replay(recovery); }
+  ReplayRange replay(Recovery recovery = Recovery::strict) const&& = delete;  // would dangle, as RingLog's
   [[nodiscard]] std::vector<RecordedSlot> replay_all() const { return log_.replay_all(); }
   // msync of the whole mapping: every record *published* before the call is on disk.
   void sync() { log_.sync(); }

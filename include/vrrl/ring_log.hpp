@@ -97,7 +97,9 @@ class RingLog {
   // is neither 0 nor 0xDEADBEEF, naming the slot. Replay, replay_all and sync
   // throw ErrorKind::truncated if another process shrank the file since open
   // (append() cannot check: it would SIGBUS; docs/design.md, "A shrunk file").
-  [[nodiscard]] ReplayRange replay(Recovery recovery = Recovery::strict) const;
+  [[nodiscard]] ReplayRange replay(Recovery recovery = Recovery::strict) const&;
+  // A range over a temporary log would point into a mapping that is gone.
+  ReplayRange replay(Recovery recovery = Recovery::strict) const&& = delete;
   // The seed's replay_all: every valid record, oldest first, copied out.
   [[nodiscard]] std::vector<RecordedSlot> replay_all() const;
 
@@ -146,7 +148,9 @@ class LogReader {
 
   // A snapshot walk from the current cursor. With a live writer, records may
   // change under the walk; use it on quiescent logs or accept a best effort.
-  [[nodiscard]] ReplayRange replay(Recovery recovery = Recovery::strict) const;
+  [[nodiscard]] ReplayRange replay(Recovery recovery = Recovery::strict) const&;
+  // A range over a temporary log would point into a mapping that is gone.
+  ReplayRange replay(Recovery recovery = Recovery::strict) const&& = delete;
   [[nodiscard]] std::vector<RecordedSlot> replay_all() const;
 
   [[nodiscard]] std::uint64_t capacity() const noexcept;
