@@ -1,7 +1,8 @@
-// kill -9 at random moments: a forked child appends self-checking records into
+// kill -9 at random moments: a forked child appends self-checking records
+// (support/self_checking_record.hpp: a record mixing two appends fails) into
 // a small (wrapping) log until SIGKILL; after every kill the parent reopens the
 // log and checks that replay holds every record whose append() returned,
-// oldest first, consecutive, with no torn or invented record.
+// oldest first, in increasing order, with no torn or invented record.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -17,29 +18,13 @@
 
 #include <vrrl/ring_log.hpp>
 
+#include "support/self_checking_record.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
 
 using vrrl::RecordedSlot;
 using vrrl::RingLog;
-
-// Every field is a function of the append's sequence number n, so a record
-// mixing two appends' bytes cannot pass `is_record_of`.
-RecordedSlot self_checking_record(std::uint64_t n) {
-  const auto low = static_cast<std::uint32_t>(n);
-  const std::uint32_t mix = low * 2654435761u;
-  return {n, low, mix ^ 0xA5A5A5A5u, ~low, {mix, mix + 1, mix ^ low, low * 3}, mix >> 7};
-}
-
-vrrl::FailureEvidence self_checking_evidence(std::uint64_t n) {
-  const auto low = static_cast<std::uint32_t>(n);
-  return {low + 11, vrrl::failure_class_from_u32(low % 5), ~low * 7, n * 0x9E3779B97F4A7C15ULL};
-}
-
-bool is_record_of(const vrrl::RecordView& view, std::uint64_t n) {
-  return view.slot() == self_checking_record(n) && view.failure() == self_checking_evidence(n);
-}
 
 // Shared with the child: how many appends have returned.
 struct ChildProgress {
@@ -51,7 +36,7 @@ struct ChildProgress {
   try {
     RingLog log = RingLog::open(path, capacity);
     for (std::uint64_t n = log.appended();; ++n) {
-      log.append(self_checking_record(n), self_checking_evidence(n));
+      vrrl::test::append_record(log, n);
       // Release: the parent must not see the count before the append's stores.
       progress->completed.store(n + 1, std::memory_order_release);
     }
@@ -110,7 +95,7 @@ TEST_CASE("kill -9 at random moments never loses a completed append or shows a t
     std::vector<std::uint64_t> seen;
     for (vrrl::RecordView view : log.replay()) {
       const std::uint64_t n = view.timestamp_ns();
-      REQUIRE(is_record_of(view, n));
+      REQUIRE(vrrl::test::is_record_of(view, n));
       REQUIRE((seen.empty() || n > seen.back()));
       REQUIRE(n + capacity >= appended);
       REQUIRE(n < appended);

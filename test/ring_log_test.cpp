@@ -12,6 +12,7 @@
 
 #include <vrrl/ring_log.hpp>
 
+#include "support/expect_error.hpp"
 #include "support/seed_model.hpp"
 #include "support/temp_dir.hpp"
 
@@ -23,21 +24,11 @@ using vrrl::FailureEvidence;
 using vrrl::LogReader;
 using vrrl::RecordedSlot;
 using vrrl::RingLog;
+using vrrl::test::expect_error;
 using vrrl::test::TempDir;
 
 RecordedSlot record(std::uint32_t n) {
   return {0x1'0000'0000ULL + n, n, n % 7, 0x4000'0000 + n, {n, n ^ 0xFFFF'FFFFu, n * 3, n + 9}, n / 2};
-}
-
-template <class Fn>
-vrrl::Error expect_error(Fn&& fn) {
-  try {
-    fn();
-  } catch (const vrrl::Error& e) {
-    return e;
-  }
-  FAIL("expected a vrrl::Error");
-  throw std::logic_error("unreachable");
 }
 
 void write_u32_at(const std::filesystem::path& path, off_t offset, std::uint32_t value) {

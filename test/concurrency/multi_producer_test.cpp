@@ -20,7 +20,7 @@
 #include <vrrl/ring_log.hpp>
 
 #include "../support/temp_dir.hpp"
-#include "self_checking_record.hpp"
+#include "../support/self_checking_record.hpp"
 
 namespace {
 

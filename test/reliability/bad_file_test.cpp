@@ -31,7 +31,7 @@ using vrrl::test::TempDir;
 void make_log(const std::filesystem::path& path, std::uint64_t capacity, std::uint64_t count) {
   RingLog log = RingLog::open(path, capacity);
   for (std::uint64_t n = 0; n < count; ++n) {
-    log.append(vrrl::test::self_checking_record(n), vrrl::test::self_checking_evidence(n));
+    vrrl::test::append_record(log, n);
   }
 }
 
@@ -107,9 +107,9 @@ TEST_CASE("cursor past capacity is valid by design: it is a running count", "[re
     RingLog log = RingLog::open(path, capacity);
     CHECK(log.appended() == cursor);
     CHECK(log.cursor() == 3);
-    log.append(vrrl::test::self_checking_record(13), vrrl::test::self_checking_evidence(13));
-    CHECK(log.replay_all().back() == vrrl::test::self_checking_record(13));
-    CHECK(log.replay_all().front() == vrrl::test::self_checking_record(9));
+    vrrl::test::append_record(log, 13);
+    CHECK(log.replay_all().back() == vrrl::test::make_record(13).slot);
+    CHECK(log.replay_all().front() == vrrl::test::make_record(9).slot);
   }
 }
 
@@ -155,7 +155,7 @@ TEST_CASE("random bit flips anywhere: a vrrl::Error or a replay, never a crash",
       REQUIRE(stop.report().stopped_early == !skip.report().clean());
 
       RingLog log = RingLog::open(path, 1);
-      log.append(vrrl::test::self_checking_record(1));
+      log.append(vrrl::test::make_record(1).slot);
       (void)log.replay(Recovery::skip_bad_slots);
     } catch (const vrrl::Error& e) {
       const auto kind = e.kind();

@@ -1,7 +1,6 @@
-// Helpers shared by the reliability suites: self-checking records (every
-// field a function of the append's sequence number, so a record mixing two
-// appends is recognisable), running a fault in a forked child, and byte
-// surgery on files.
+// Helpers shared by the reliability suites: the raw bytes of a self-checking
+// record (support/self_checking_record.hpp), running a fault in a forked
+// child, and byte surgery on files.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -19,40 +18,18 @@
 
 #include <vrrl/ring_log.hpp>
 
+#include "support/expect_error.hpp"
+#include "support/self_checking_record.hpp"
+
 namespace vrrl::test {
 
-inline RecordedSlot self_checking_record(std::uint64_t n) {
-  const auto low = static_cast<std::uint32_t>(n);
-  const std::uint32_t mix = low * 2654435761u;
-  return {n, low, mix ^ 0xA5A5A5A5u, ~low, {mix, mix + 1, mix ^ low, low * 3}, mix >> 7};
-}
-
-inline FailureEvidence self_checking_evidence(std::uint64_t n) {
-  const auto low = static_cast<std::uint32_t>(n);
-  return {low + 11, failure_class_from_u32(low % 5), ~low * 7, n * 0x9E3779B97F4A7C15ULL};
-}
-
-// The 64 bytes append(n) writes, for comparing raw slot bytes.
+// The 64 bytes a single writer's n-th append writes, for comparing raw slot bytes.
 inline std::vector<std::byte> self_checking_bytes(std::uint64_t n) {
   std::vector<std::byte> bytes(format::record_bytes);
+  const SelfCheckingRecord record = make_record(n);
   wire::store_le(bytes.data() + format::record_offset::magic, format::record_magic);
-  wire::encode_body(bytes.data(), self_checking_record(n), self_checking_evidence(n));
+  wire::encode_body(bytes.data(), record.slot, record.evidence);
   return bytes;
-}
-
-inline bool is_record_of(const RecordView& view, std::uint64_t n) {
-  return view.slot() == self_checking_record(n) && view.failure() == self_checking_evidence(n);
-}
-
-template <class Fn>
-Error expect_error(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  FAIL("expected a vrrl::Error");
-  throw std::logic_error("unreachable");
 }
 
 // Runs `body` in a forked child and returns its wait status. The child ends

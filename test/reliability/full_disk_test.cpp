@@ -57,7 +57,7 @@ TEST_CASE("full disk: open fails with ENOSPC and leaves nothing half-created", "
     if (entries_in(mount_point) != 0) return 16;  // no log, no temporary
     // The space is free again: a log that fits is created and works.
     vrrl::RingLog small = vrrl::RingLog::open(mount_point / "small.vrrl", 64);
-    small.append(vrrl::test::self_checking_record(1));
+    small.append(vrrl::test::make_record(1).slot);
     small.sync();
     if (vrrl::LogReader::open(mount_point / "small.vrrl").replay_all().size() != 1) return 17;
     if (entries_in(mount_point) != 1) return 18;
@@ -86,7 +86,7 @@ TEST_CASE("full disk: a log that exactly fills the filesystem still opens", "[re
       std::fclose(file);
     }
     vrrl::RingLog log = vrrl::RingLog::open(mount_point / "log.vrrl", 255);
-    for (std::uint64_t n = 0; n < 600; ++n) log.append(vrrl::test::self_checking_record(n));  // no SIGBUS
+    for (std::uint64_t n = 0; n < 600; ++n) log.append(vrrl::test::make_record(n).slot);  // no SIGBUS
     log.sync();
     return log.replay_all().size() == 255 ? 0 : 21;
   });

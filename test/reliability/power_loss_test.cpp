@@ -132,7 +132,7 @@ class Explorer {
     REQUIRE(skipped_count == range.report().records);
     RingLog writer = RingLog::open(state_path_, capacity_);
     REQUIRE(writer.appended() == cursor);
-    writer.append(vrrl::test::self_checking_record(appended));
+    writer.append(vrrl::test::make_record(appended).slot);
     REQUIRE(writer.replay(Recovery::stop_at_bad_slot).begin() != std::default_sentinel);
   }
 
@@ -188,7 +188,7 @@ Totals explore(std::uint64_t capacity, const std::vector<std::uint64_t>& batches
     const std::uint64_t stride = std::max<std::uint64_t>(1, batch / 128);
     for (std::uint64_t i = 0; i < batch; ++i, ++appended) {
       if (stride == 1) add_protocol_steps(versions, snapshot(), appended, capacity);
-      log.append(vrrl::test::self_checking_record(appended), vrrl::test::self_checking_evidence(appended));
+      vrrl::test::append_record(log, appended);
       if ((i + 1) % stride == 0 || i + 1 == batch) versions.push_back(snapshot());
     }
     std::vector<std::size_t> dirty;

@@ -23,7 +23,7 @@ using vrrl::test::TempDir;
 
 void append_numbered(RingLog& log, std::uint64_t from, std::uint64_t to) {
   for (std::uint64_t n = from; n < to; ++n) {
-    log.append(vrrl::test::self_checking_record(n), vrrl::test::self_checking_evidence(n));
+    vrrl::test::append_record(log, n);
   }
 }
 

@@ -60,7 +60,7 @@ Run verify(const std::vector<std::string>& args, bool as_nobody = false) {
 
 void make_log(const std::filesystem::path& path, std::uint64_t capacity, std::uint64_t count) {
   vrrl::RingLog log = vrrl::RingLog::open(path, capacity);
-  for (std::uint64_t n = 0; n < count; ++n) log.append(vrrl::test::self_checking_record(n));
+  for (std::uint64_t n = 0; n < count; ++n) log.append(vrrl::test::make_record(n).slot);
 }
 
 // Exit 1, not killed, and the output says "problem" and what the check names.

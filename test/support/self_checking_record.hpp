@@ -1,12 +1,15 @@
-// Self-checking records for the concurrency suites: every field of the record
-// with key (producer, index) is a function of that key, so a record that mixes
-// the bytes of two appends (a torn read or write) fails check_record().
+// Self-checking records for every suite that must recognise a torn record:
+// every field of the record with key (producer, index) is a function of that
+// key, so a record that mixes the bytes of two appends (a torn read or write)
+// fails check_record(). Single-writer tests use producer 0 and the append's
+// sequence number as the index, which is then also the timestamp.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 
 #include <vrrl/record.hpp>
+#include <vrrl/replay.hpp>
 
 namespace vrrl::test {
 
@@ -52,6 +55,24 @@ struct SelfCheckingRecord {
   record.evidence.backend_code = mix32(packed, 9);
   record.evidence.output_digest = mix64(packed);
   return record;
+}
+
+// The record a single writer appends as its n-th append.
+[[nodiscard]] constexpr SelfCheckingRecord make_record(std::uint64_t sequence) noexcept {
+  return make_record(RecordKey{0, sequence});
+}
+
+// Appends a single writer's n-th self-checking record, with its evidence.
+template <class Log>
+void append_record(Log& log, std::uint64_t sequence) {
+  const SelfCheckingRecord record = make_record(sequence);
+  log.append(record.slot, record.evidence);
+}
+
+// Whether `view` holds exactly the n-th append of a single writer.
+[[nodiscard]] inline bool is_record_of(const RecordView& view, std::uint64_t sequence) noexcept {
+  const SelfCheckingRecord expected = make_record(sequence);
+  return view.slot() == expected.slot && view.failure() == expected.evidence;
 }
 
 // The key a record was made from, or nullopt when any field disagrees with it.
