@@ -1,7 +1,7 @@
 // Bad files: each gives a clear vrrl::Error (kind, path, Fix) or, where the
 // format allows it, opens and replays correctly; none crashes, hangs or
 // SIGBUSes. Zero-length, short header, truncated body, wrong version, a
-// directory, a fifo and a missing directory are in test/ring_log_test.cpp;
+// directory, a fifo and a missing directory are in test/core/ring_log_test.cpp;
 // this file adds the rest of issue 6's list.
 #include <catch2/catch.hpp>
 
