@@ -15,6 +15,7 @@
 #include <vrrl/ring_log.hpp>
 
 #include "../support/temp_dir.hpp"
+#include "../support/follow_writer_process.hpp"
 #include "../support/self_checking_record.hpp"
 
 namespace {
@@ -234,32 +235,12 @@ struct FollowRun {
 
 // Forks a writer that appends `records` self-checking records to a fresh log
 // of `capacity` slots, and follows it from sequence 0 until it exits.
-FollowRun follow_writer_process(std::uint64_t capacity, std::uint64_t records) {
+FollowRun follow_forked_writer(std::uint64_t capacity, std::uint64_t records) {
   TempDir dir;
   const auto path = dir.file("live.vrrl");
   { auto create = RingLog::open(path, capacity); }
   auto reader = LogReader::open(path);
   Follower follower(reader, 0);
-
-  int go[2];
-  REQUIRE(::pipe(go) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(go[1]);
-    char byte;
-    if (::read(go[0], &byte, 1) != 1) ::_exit(3);
-    try {
-      auto log = RingLog::open(path, capacity);
-      append_keys(log, 0, records);
-    } catch (...) {
-      ::_exit(2);
-    }
-    ::_exit(0);
-  }
-  ::close(go[0]);
-  REQUIRE(::write(go[1], "g", 1) == 1);
-  ::close(go[1]);
 
   FollowRun run;
   std::uint64_t last = 0;
@@ -271,16 +252,14 @@ FollowRun follow_writer_process(std::uint64_t capacity, std::uint64_t records) {
     last = sequence;
     any = true;
   };
-  bool exited = false;
-  while (true) {
-    const PollResult result = follower.poll(on_record);
-    REQUIRE_FALSE(result.resynced);
-    if (result.delivered == 0 && result.lost == 0) {
-      if (exited && follower.position() == reader.appended()) break;
-      if (!exited && ::waitpid(child, &run.child_status, WNOHANG) == child) exited = true;
-      ::sched_yield();
-    }
-  }
+  run.child_status = vrrl::test::follow_writer_process(
+      follower, reader,
+      [&] {
+        auto log = RingLog::open(path, capacity);
+        append_keys(log, 0, records);
+        return 0;
+      },
+      on_record);
   run.delivered = follower.delivered_total();
   run.lost = follower.lost_total();
   run.final_cursor = reader.appended();
@@ -291,7 +270,7 @@ FollowRun follow_writer_process(std::uint64_t capacity, std::uint64_t records) {
 
 TEST_CASE("a live reader of a small, fast-wrapping log accounts for every sequence", "[follower][process]") {
   const std::uint64_t records = 2'000'000;
-  const FollowRun run = follow_writer_process(64, records);
+  const FollowRun run = follow_forked_writer(64, records);
   REQUIRE(WIFEXITED(run.child_status));
   REQUIRE(WEXITSTATUS(run.child_status) == 0);
   CHECK(run.final_cursor == records);
@@ -304,7 +283,7 @@ TEST_CASE("a live reader of a small, fast-wrapping log accounts for every sequen
 
 TEST_CASE("a live reader of a log big enough for the whole run sees every record", "[follower][process]") {
   const std::uint64_t records = 500'000;
-  const FollowRun run = follow_writer_process(524'288, records);
+  const FollowRun run = follow_forked_writer(524'288, records);
   REQUIRE(WIFEXITED(run.child_status));
   REQUIRE(WEXITSTATUS(run.child_status) == 0);
   CHECK(run.final_cursor == records);

@@ -20,6 +20,7 @@
 #include <vrrl/ring_log.hpp>
 
 #include "../support/temp_dir.hpp"
+#include "../support/follow_writer_process.hpp"
 #include "../support/self_checking_record.hpp"
 
 namespace {
@@ -218,41 +219,18 @@ TEST_CASE("a Follower in another process sees every record or says exactly how m
   auto reader = LogReader::open(path);
   Follower follower(reader, 0);
 
-  int go[2];
-  REQUIRE(::pipe(go) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(go[1]);
-    char byte;
-    if (::read(go[0], &byte, 1) != 1) ::_exit(3);
-    try {
-      auto log = SharedRingLog::open(path, capacity);
-      run_producers(log, producers, per_producer);
-      ::_exit(log.published() == total ? 0 : 4);
-    } catch (...) {
-      ::_exit(2);
-    }
-  }
-  ::close(go[0]);
-  REQUIRE(::write(go[1], "g", 1) == 1);
-  ::close(go[1]);
-
   ClaimOrderCheck check(producers);
   auto on_record = [&](std::uint64_t, const RecordedSlot& slot, const FailureEvidence& evidence) {
     check(slot, evidence);
   };
-  int status = -1;
-  bool exited = false;
-  for (;;) {
-    const PollResult result = follower.poll(on_record);
-    REQUIRE_FALSE(result.resynced);
-    if (result.delivered == 0 && result.lost == 0) {
-      if (exited && follower.position() == reader.appended()) break;
-      if (!exited && ::waitpid(child, &status, WNOHANG) == child) exited = true;
-      ::sched_yield();
-    }
-  }
+  const int status = vrrl::test::follow_writer_process(
+      follower, reader,
+      [&] {
+        auto log = SharedRingLog::open(path, capacity);
+        run_producers(log, producers, per_producer);
+        return log.published() == total ? 0 : 4;
+      },
+      on_record);
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
   INFO("capacity " << capacity << ": delivered " << follower.delivered_total() << ", lost "
