@@ -241,7 +241,14 @@ std::unique_ptr<MappedLog> MappedLog::open_writer(const std::filesystem::path& p
 
 std::unique_ptr<MappedLog> MappedLog::open_reader(const std::filesystem::path& path) {
   FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-  if (!file.valid()) throw io_error("open", path, "open for reading", errno);
+  if (!file.valid()) {
+    const int error = errno;
+    // A reader never creates a log, so "create the directory" would be the wrong hint.
+    throw io_error("open", path, "open for reading", error,
+                   error == ENOENT ? "check the path; no log exists there yet (a writer creates it with "
+                                     "vrrl::RingLog::open)"
+                                   : std::string{});
+  }
   return map_existing(path, std::move(file), Access::read_only, OpenOptions{});
 }
 
