@@ -33,20 +33,6 @@ std::string default_fix(int errno_value, const std::filesystem::path& path) {
   }
 }
 
-}  // namespace
-
-Error io_error(const std::string& operation, const std::filesystem::path& path, const std::string& call,
-               int errno_value, std::string fix) {
-  return Error({.kind = ErrorKind::io,
-                .operation = operation,
-                .path = path,
-                .what_is_wrong = call + " failed: " + std::strerror(errno_value) + " (errno " +
-                                 std::to_string(errno_value) + ")",
-                .fix = fix.empty() ? default_fix(errno_value, path) : std::move(fix),
-                .errno_value = errno_value,
-                .slot = std::nullopt});
-}
-
 Error capacity_error(std::uint64_t capacity, const std::filesystem::path& path, const std::string& where) {
   if (capacity == 0) {
     return Error({.kind = ErrorKind::zero_capacity,
@@ -64,6 +50,20 @@ Error capacity_error(std::uint64_t capacity, const std::filesystem::path& path, 
                                  std::to_string(format::max_capacity),
                 .fix = "shard replay into smaller logs",
                 .errno_value = 0,
+                .slot = std::nullopt});
+}
+
+}  // namespace
+
+Error io_error(const std::string& operation, const std::filesystem::path& path, const std::string& call,
+               int errno_value, std::string fix) {
+  return Error({.kind = ErrorKind::io,
+                .operation = operation,
+                .path = path,
+                .what_is_wrong = call + " failed: " + std::strerror(errno_value) + " (errno " +
+                                 std::to_string(errno_value) + ")",
+                .fix = fix.empty() ? default_fix(errno_value, path) : std::move(fix),
+                .errno_value = errno_value,
                 .slot = std::nullopt});
 }
 

@@ -15,9 +15,6 @@ namespace vrrl::detail {
 [[nodiscard]] Error io_error(const std::string& operation, const std::filesystem::path& path,
                              const std::string& call, int errno_value, std::string fix = {});
 
-[[nodiscard]] Error capacity_error(std::uint64_t capacity, const std::filesystem::path& path,
-                                   const std::string& where);
-
 // Throws zero_capacity / capacity_overflow unless 1 <= capacity <= max_capacity.
 void validate_capacity(std::uint64_t capacity, const std::filesystem::path& path, const std::string& where);
 
