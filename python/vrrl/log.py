@@ -1,0 +1,495 @@
+"""A VRRL v1 log file: open and validate it, map it, read its records.
+
+Opening follows lib/mapped_log.cpp step by step (open without blocking, fstat,
+size, header, magic, version, capacity, size against capacity) so every bad
+file gives the same vrrl.Error kind as the C++ library, and nothing is mapped
+until the file is known to be long enough: a short file never SIGBUSes the
+interpreter.
+
+Two ways to read the records, both in replay order (oldest first) with empty
+slots left out:
+
+* a *view* (``records(live=False)``): numpy arrays that point into the
+  mapping. Nothing is copied when the valid records form one run of slots
+  (always, for a log that has not wrapped); a wrapped ring costs one
+  concatenation; a ring with holes one gather. Only for a log no writer is
+  appending to: a view shows whatever the bytes are now.
+* a *snapshot* (``snapshot()``, ``records(live=True)``): a copy validated the
+  way the C++ Follower validates (docs/design.md, "Live readers"), so a record
+  a writer was writing or overwriting during the copy is dropped and counted in
+  ``report.skipped``, never returned.
+
+The default, ``live=None``, takes a snapshot when a writer holds the log's lock
+and a view otherwise.
+"""
+
+import fcntl
+import mmap
+import os
+import stat
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import format as fmt
+from .errors import Error, io_error
+
+RECOVERY_MODES = ("strict", "skip", "stop")
+
+_REGENERATE = "regenerate the log; VRRL format may have changed"
+
+
+@dataclass(frozen=True)
+class Header:
+    """The 32-byte header, decoded (docs/format.md, "Header")."""
+
+    format: str        # "v1"
+    version: int
+    flags: int
+    capacity: int
+    cursor: int        # vrrl: appends over the file's life; the seed: the next slot
+
+    @property
+    def multi_producer(self):
+        """Flags bit 0: written by SharedRingLog; records are in claim order and
+        timestamps may step backwards between threads."""
+        return bool(self.flags & fmt.FLAG_MULTI_PRODUCER)
+
+    @property
+    def next_slot(self):
+        return self.cursor % self.capacity
+
+    @property
+    def plausible_cursor(self):
+        """False for a cursor at or above 2^61, which only damage produces."""
+        return self.cursor < fmt.MAX_CURSOR
+
+
+@dataclass
+class ReadReport:
+    """What the last read met besides records (like the C++ ReplayReport)."""
+
+    records: int = 0          # records returned
+    empty_slots: int = 0      # slots with magic 0 stepped over
+    bad_slots: list = field(default_factory=list)  # slots with a foreign magic, replay order
+    stopped_early: bool = False  # recovery="stop" ended the read at a bad slot
+    live: bool = False        # a validated snapshot (True) or a view of the mapping (False)
+    skipped: int = 0          # snapshot only: records being written or overwritten during the copy
+    cursor: int = 0           # the cursor the read started from
+    cursor_after: int = 0     # snapshot only: the cursor loaded after the copy
+    implausible_cursor: bool = False  # snapshot only: cursor >= 2^61, nothing read (as the Follower)
+
+    @property
+    def clean(self):
+        return not self.bad_slots and self.skipped == 0
+
+
+class Snapshot:
+    """A validated copy of a log's records (see ``Log.snapshot``)."""
+
+    def __init__(self, records, report):
+        self.records = records
+        self.report = report
+
+    @property
+    def skipped(self):
+        return self.report.skipped
+
+    def to_pandas(self, **options):
+        from .frame import records_to_frame
+        return records_to_frame(self.records, **options)
+
+    def __len__(self):
+        return len(self.records)
+
+
+def _describe_file_type(mode):
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a fifo"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "not a regular file"
+
+
+def _check_recovery(recovery):
+    if recovery not in RECOVERY_MODES:
+        raise ValueError(f"recovery must be one of {', '.join(RECOVERY_MODES)}, got {recovery!r}")
+
+
+def _writer_holds_lock(fd):
+    """Does a vrrl writer hold the log? The C++ is_locked_by_writer's probe.
+
+    F_OFD_GETLK asks without taking a lock; writers that only flock are found
+    by a shared flock taken and dropped at once (what the C++ probe does)."""
+    if hasattr(fcntl, "F_OFD_GETLK"):
+        # struct flock: l_type, l_whence, l_start, l_len, l_pid (0 for OFD locks)
+        request = struct.pack("hhqqixxxx", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        try:
+            answer = fcntl.fcntl(fd, fcntl.F_OFD_GETLK, request)
+            if struct.unpack("hhqqixxxx", answer)[0] != fcntl.F_UNLCK:
+                return True
+        except OSError:
+            pass  # a filesystem without OFD locks: the flock probe decides
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return False
+
+
+class Log:
+    """A VRRL v1 log file opened for reading. Never writes, never locks.
+
+    Arrays returned by ``records()`` may point into the mapping; they keep it
+    alive on their own, so they stay valid after ``close()``.
+    """
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self._fd = -1
+        self._map = None
+        self.report = ReadReport()
+        fd = self._open_fd()
+        try:
+            self._header_at_open, self._dev_ino = self._validate(fd)
+            self.capacity = self._header_at_open.capacity
+            needed = fmt.file_bytes(self.capacity)
+            try:
+                self._map = mmap.mmap(fd, needed, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+            except OSError as e:
+                raise io_error("map", self.path, "mmap", e) from None
+            except ValueError:  # the file shrank between fstat and mmap
+                raise self._shrunk_error("map", os.fstat(fd).st_size) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        # Read-only views (the mapping is PROT_READ): callers cannot write into the log.
+        self._slots = np.frombuffer(self._map, dtype=fmt.RECORD_DTYPE, count=self.capacity,
+                                    offset=fmt.HEADER_BYTES)
+        self._cursor_word = np.frombuffer(self._map, dtype="<u8", count=1, offset=24)
+        self._flags_word = np.frombuffer(self._map, dtype="<u4", count=1, offset=12)
+
+    # --- opening -----------------------------------------------------------
+
+    def _open_fd(self):
+        # O_NONBLOCK: opening a fifo must not hang; it is rejected after fstat.
+        flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+        try:
+            return os.open(self.path, flags)
+        except OSError as e:
+            raise io_error("open", self.path, "open for reading", e) from None
+
+    def _problem(self, kind, what, fix, operation="open"):
+        return Error(kind, operation, self.path, what, fix)
+
+    def _validate(self, fd):
+        try:
+            status = os.fstat(fd)
+        except OSError as e:
+            raise io_error("open", self.path, "fstat", e) from None
+        if not stat.S_ISREG(status.st_mode):
+            fix = "pass the path of a VRRL log file"
+            if stat.S_ISDIR(status.st_mode):
+                fix += " (vrrl.open() reads a recording directory)"
+            raise self._problem("not_a_log_file", "the path is " + _describe_file_type(status.st_mode), fix)
+        size = status.st_size
+        if size < fmt.HEADER_BYTES:
+            raise self._problem(
+                "truncated",
+                f"the file is {size} bytes, shorter than the 32-byte VRRL header",
+                "this is not a complete VRRL log; delete it or restore it from a complete copy")
+        try:
+            raw = os.pread(fd, fmt.HEADER_BYTES, 0)
+        except OSError as e:
+            raise io_error("open", self.path, "pread of the header", e) from None
+        if len(raw) < fmt.HEADER_BYTES:
+            raise self._problem("truncated", "the file ended inside its 32-byte header",
+                                "the file is not a complete VRRL log; regenerate it")
+        header = decode_header(raw)
+        if raw[:8] != fmt.LOG_MAGIC:
+            raise self._problem("header_mismatch",
+                                "header mismatch: the file does not start with VRRL0001", _REGENERATE)
+        if header.version != fmt.LOG_VERSION:
+            raise self._problem(
+                "header_mismatch",
+                f"header mismatch: format version {header.version}, this vrrl reads version {fmt.LOG_VERSION}",
+                _REGENERATE)
+        check_capacity(header.capacity, self.path)
+        needed = fmt.file_bytes(header.capacity)
+        if size < needed:
+            raise self._problem(
+                "truncated",
+                f"the file is {size} bytes but its header promises {header.capacity} slots, "
+                f"which need {needed} bytes",
+                "the log was truncated or copied partially; restore it from a complete copy "
+                "(`vrrl verify` lists what is readable)")
+        return header, (status.st_dev, status.st_ino)
+
+    def _shrunk_error(self, operation, size):
+        needed = fmt.file_bytes(self.capacity)
+        return Error(
+            "truncated", operation, self.path,
+            f"the file shrank to {size} bytes while open; its {self.capacity} slots need {needed} bytes",
+            "another process truncated the log; restore it from a complete copy and open it again")
+
+    def _check_not_shrunk(self, operation):
+        # A size check before every walk, not a SIGBUS guard: a shrink between
+        # this fstat and the walk can still fault, as in the C++ library.
+        self._require_open(operation)
+        try:
+            size = os.fstat(self._fd).st_size
+        except OSError as e:
+            raise io_error(operation, self.path, "fstat", e) from None
+        if size < fmt.file_bytes(self.capacity):
+            raise self._shrunk_error(operation, size)
+
+    def _require_open(self, operation):
+        if self._map is None:
+            raise Error("io", operation, self.path, "the log is closed", "open it again with vrrl.open()")
+
+    # --- the header ----------------------------------------------------------
+
+    @property
+    def header(self):
+        """The header as it is now (the cursor moves while a writer appends)."""
+        self._require_open("header")
+        return Header(format="v1", version=fmt.LOG_VERSION, flags=int(self._flags_word[0]),
+                      capacity=self.capacity, cursor=self._load_cursor())
+
+    def _load_cursor(self):
+        # One aligned 8-byte load (offset 24 of a page-aligned mapping).
+        return int(self._cursor_word[0])
+
+    def is_locked_by_writer(self):
+        """True while a vrrl writer (RingLog, SharedRingLog) has the log open."""
+        self._require_open("lock probe")
+        return _writer_holds_lock(self._fd)
+
+    # --- reading -------------------------------------------------------------
+
+    def records(self, live=None, recovery="strict"):
+        """The records in replay order (oldest first), empty slots left out.
+
+        A numpy structured array of dtype ``vrrl.RECORD_DTYPE`` (the 64-byte
+        slot, field names as in docs/format.md). ``live``: None (default) takes
+        a validated snapshot if a writer holds the log and a zero-copy view
+        otherwise; True always snapshots; False always views. ``recovery`` for
+        a slot whose magic is neither 0 nor 0xDEADBEEF: "strict" raises
+        vrrl.Error (header_mismatch, naming the slot), "skip" steps over it,
+        "stop" ends the records there; ``self.report`` says what was met.
+        """
+        records, _ = self._read(live, recovery)
+        return records
+
+    def snapshot(self, recovery="strict"):
+        """A validated copy of every record in the ring, safe while a writer appends."""
+        records, _ = self._read(True, recovery)
+        return Snapshot(records, self.report)
+
+    def to_pandas(self, live=None, recovery="strict", **options):
+        """The records as a pandas DataFrame (see vrrl.frame.records_to_frame)."""
+        from .frame import records_to_frame
+        return records_to_frame(self.records(live=live, recovery=recovery), **options)
+
+    def _read(self, live, recovery):
+        """(records, replay positions): position i of a ring whose cursor is the
+        running count c holds sequence c - capacity + i (report.cursor is c)."""
+        _check_recovery(recovery)
+        if live is None:
+            live = self.is_locked_by_writer()
+        return self._read_snapshot(recovery) if live else self._read_view(recovery)
+
+    def _raise_bad_slot(self, slot, magic, operation):
+        raise Error(
+            "header_mismatch", operation, self.path,
+            f"header mismatch: slot {slot} has record magic 0x{magic:08X} (expected 0xDEADBEEF or 0)",
+            _REGENERATE + ' (or read with recovery="skip" / `vrrl verify` to see what is readable)',
+            slot=slot)
+
+    def _read_view(self, recovery):
+        self._check_not_shrunk("replay")
+        cursor = self._load_cursor()
+        capacity = self.capacity
+        start = cursor % capacity
+        magic = self._slots["magic"]
+        valid = magic == fmt.RECORD_MAGIC
+        empty = magic == fmt.EMPTY_RECORD_MAGIC
+        report = ReadReport(live=False, cursor=cursor, cursor_after=cursor)
+
+        valid_slots = np.flatnonzero(valid)
+        split = int(np.searchsorted(valid_slots, start))
+        newer, older = valid_slots[split:], valid_slots[:split]  # replay visits newer first
+        bad_count = capacity - len(valid_slots) - int(np.count_nonzero(empty))
+        if bad_count:
+            bad = np.flatnonzero(~(valid | empty))
+            bad_in_order = np.concatenate((bad[bad >= start], bad[bad < start]))
+            if recovery == "strict":
+                first = int(bad_in_order[0])
+                self._raise_bad_slot(first, int(magic[first]), "replay")
+            if recovery == "stop":
+                first = int(bad_in_order[0])
+                if first >= start:
+                    newer, older = newer[newer < first], older[:0]
+                else:
+                    older = older[older < first]
+                report.bad_slots = [first]
+                report.stopped_early = True
+                report.empty_slots = self._empty_before(empty, start, first)
+            else:
+                report.bad_slots = bad_in_order.tolist()
+        if not report.stopped_early:
+            report.empty_slots = int(np.count_nonzero(empty))
+
+        records = self._gather(newer, older)
+        report.records = len(records)
+        self.report = report
+        positions = np.concatenate((newer - start, older + (capacity - start))).astype(np.int64)
+        return records, positions
+
+    def _empty_before(self, empty, start, stop_slot):
+        """Empty slots replay passes before it reaches `stop_slot`."""
+        if stop_slot >= start:
+            return int(np.count_nonzero(empty[start:stop_slot]))
+        return int(np.count_nonzero(empty[start:])) + int(np.count_nonzero(empty[:stop_slot]))
+
+    def _gather(self, newer, older):
+        """Records at slots `newer` then `older` (each sorted): views where they are runs."""
+        runs = []
+        for part in (newer, older):
+            if len(part) == 0:
+                continue
+            first, last = int(part[0]), int(part[-1])
+            if last - first + 1 != len(part):
+                return self._slots[np.concatenate((newer, older))]  # holes: one gather
+            runs.append(self._slots[first:last + 1])
+        if not runs:
+            return self._slots[:0]
+        if len(runs) == 1:
+            return runs[0]  # zero-copy: a view of the mapping
+        return np.concatenate(runs)  # a wrapped ring: one concatenation
+
+    def _read_snapshot(self, recovery):
+        self._check_not_shrunk("snapshot")
+        capacity = self.capacity
+        report = ReadReport(live=True)
+        for _attempt in range(3):
+            # The order of these loads is the protocol (docs/design.md, "Live
+            # readers"); x86-64 keeps loads in program order, and each step is
+            # a separate numpy call, so the copy is loaded after `before` and
+            # the re-check after the copy.
+            before = self._load_cursor()
+            report.cursor = before
+            if before >= fmt.MAX_CURSOR:
+                # Damage, not a count: like the Follower, deliver nothing and say so.
+                report.implausible_cursor = True
+                report.cursor_after = before
+                self.report = report
+                return self._slots[:0].copy(), np.zeros(0, np.int64)
+            start = before % capacity
+            copy = np.empty(capacity, fmt.RECORD_DTYPE)
+            copy[:capacity - start] = self._slots[start:]
+            copy[capacity - start:] = self._slots[:start]
+            magic_after = np.concatenate((self._slots["magic"][start:], self._slots["magic"][:start]))
+            after = self._load_cursor()
+            if after >= before:
+                break
+            # The count went backwards (a writer restarted it): try again.
+        report.cursor_after = after
+        positions = np.arange(capacity, dtype=np.int64)
+        magic = copy["magic"]
+        whole = (magic == fmt.RECORD_MAGIC) & (magic_after == fmt.RECORD_MAGIC)
+        # Slot at replay position i held sequence before - capacity + i; a
+        # writer that published sequence before + i or later overwrote it.
+        if after >= before:
+            reached = min(capacity, after - before)
+        else:
+            reached = capacity
+        untouched = positions >= reached
+        valid = whole & untouched
+        # Records the first cursor covers (a running count), and any complete
+        # record of a seed-style (slot index) cursor.
+        in_ring = (positions >= capacity - before) | (magic == fmt.RECORD_MAGIC)
+        foreign = (magic != fmt.RECORD_MAGIC) & (magic != fmt.EMPTY_RECORD_MAGIC) & \
+            (magic_after == magic) & untouched
+        bad_positions = np.flatnonzero(foreign)
+        if len(bad_positions):
+            first = int(bad_positions[0])
+            slot = (start + first) % capacity
+            if recovery == "strict":
+                self._raise_bad_slot(slot, int(magic[first]), "snapshot")
+            if recovery == "stop":
+                valid[first:] = False
+                in_ring[first:] = False
+                report.bad_slots = [slot]
+                report.stopped_early = True
+            else:
+                report.bad_slots = ((start + bad_positions) % capacity).tolist()
+        report.skipped = int(np.count_nonzero(in_ring & ~valid & ~foreign))
+        empty = (magic == fmt.EMPTY_RECORD_MAGIC) & untouched & ~in_ring
+        report.empty_slots = int(np.count_nonzero(empty))
+        kept = np.flatnonzero(valid)
+        records = copy if len(kept) == capacity else copy[kept]
+        report.records = len(records)
+        self.report = report
+        return records, kept
+
+    # --- lifetime ------------------------------------------------------------
+
+    def close(self):
+        """Closes the file. Arrays from records() keep the mapping until they die."""
+        if self._map is not None:
+            self._slots = self._cursor_word = self._flags_word = None
+            try:
+                self._map.close()
+            except BufferError:
+                pass  # views are still exported; the mapping goes with the last of them
+            self._map = None
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self):
+        state = "closed" if self._map is None else f"capacity={self.capacity}"
+        return f"<vrrl.Log {self.path!r} {state}>"
+
+
+def decode_header(raw):
+    """Header from the first 32 bytes of a file (no validation)."""
+    fields = np.frombuffer(raw, dtype=fmt.HEADER_DTYPE, count=1)[0]
+    return Header(format="v1" if raw[:8] == fmt.LOG_MAGIC else raw[:8].decode("latin-1"),
+                  version=int(fields["version"]), flags=int(fields["flags"]),
+                  capacity=int(fields["capacity"]), cursor=int(fields["cursor"]))
+
+
+def check_capacity(capacity, path, where="header"):
+    """zero_capacity / capacity_overflow, as lib/errors.cpp words them."""
+    if capacity == 0:
+        raise Error("zero_capacity", "open", path, f"{where} capacity must be > 0",
+                    "construct with at least one slot")
+    if capacity > fmt.MAX_CAPACITY:
+        raise Error("capacity_overflow", "open", path,
+                    f"{where} capacity {capacity} exceeds max {fmt.MAX_CAPACITY}",
+                    "shard replay into smaller logs")

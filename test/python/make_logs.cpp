@@ -1,0 +1,166 @@
+// make_logs: writes logs with the C++ library for the Python reader's tests.
+//
+//   make_logs fields PATH CAPACITY COUNT    every field, extremes, failure evidence
+//                                           (records 0 ..< COUNT of fields_record)
+//   make_logs self PATH CAPACITY COUNT      self-checking records 0 ..< COUNT (wraps)
+//   make_logs shared PATH CAPACITY THREADS PER_THREAD
+//                                           SharedRingLog, self-checking records per producer
+//   make_logs live PATH CAPACITY MAX        as `self`, at full speed, printing "ready"
+//                                           once the log is open, until its standard
+//                                           input closes (or MAX records): the writer
+//                                           a live reader races
+//   make_logs flags PATH                    prints LogReader's flags() and appended()
+//
+// test/python/known_records.py mirrors fields_record() and the self-checking
+// records (test/support/self_checking_record.hpp); keep them in step.
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <vrrl/multi_producer.hpp>
+#include <vrrl/ring_log.hpp>
+
+#include "support/self_checking_record.hpp"
+
+namespace {
+
+using vrrl::test::mix64;
+using vrrl::test::mix32;
+
+// Record n of the `fields` log: every field varies, every fifth record has
+// failure evidence (failure_class numbers 0..7, so 5..7 are unknown), record 0
+// is all zero but its magic, and the last of each 100 has every field at its
+// maximum. Timestamps step back by 5 us at n % 7 == 3.
+struct FieldsRecord {
+  vrrl::RecordedSlot slot;
+  vrrl::FailureEvidence evidence;
+};
+
+FieldsRecord fields_record(std::uint64_t n) {
+  constexpr std::uint32_t max32 = std::numeric_limits<std::uint32_t>::max();
+  FieldsRecord record;
+  if (n == 0) return record;
+  if (n % 100 == 99) {
+    record.slot = {.timestamp_ns = std::numeric_limits<std::uint64_t>::max(),
+                   .slot_idx = max32, .tenant_id = max32, .opcode = max32,
+                   .args = {max32, max32, max32, max32}, .epoch = max32};
+    record.evidence = {.slot_status = max32, .failure_class = static_cast<vrrl::FailureClass>(max32),
+                       .backend_code = max32, .output_digest = std::numeric_limits<std::uint64_t>::max()};
+    return record;
+  }
+  const auto n32 = static_cast<std::uint32_t>(n);
+  record.slot = {.timestamp_ns = 1'700'000'000'000'000'000ull + 1'000 * n - (n % 7 == 3 ? 5'000 : 0),
+                 .slot_idx = n32,
+                 .tenant_id = n32 % 3,
+                 .opcode = 0x40000000u + n32 % 4,
+                 .args = {n32, max32 - n32, mix32(n, 1), mix32(n, 2)},
+                 .epoch = n32 / 50};
+  if (n % 5 == 0) {
+    record.evidence = {.slot_status = n32 % 3,
+                       .failure_class = static_cast<vrrl::FailureClass>((n / 5) % 8),
+                       .backend_code = mix32(n, 3),
+                       .output_digest = mix64(n)};
+  }
+  return record;
+}
+
+std::uint64_t number(const char* text) { return std::stoull(text); }
+
+int write_fields(const char* path, std::uint64_t capacity, std::uint64_t count) {
+  auto log = vrrl::RingLog::open(path, capacity);
+  for (std::uint64_t n = 0; n < count; ++n) {
+    const FieldsRecord record = fields_record(n);
+    log.append(record.slot, record.evidence);
+  }
+  log.sync();
+  return 0;
+}
+
+int write_self_checking(const char* path, std::uint64_t capacity, std::uint64_t count) {
+  auto log = vrrl::RingLog::open(path, capacity);
+  for (std::uint64_t n = 0; n < count; ++n) {
+    const auto record = vrrl::test::make_record({.producer = 0, .index = n});
+    log.append(record.slot, record.evidence);
+  }
+  log.sync();
+  return 0;
+}
+
+int write_until_stdin_closes(const char* path, std::uint64_t capacity, std::uint64_t max_records) {
+  auto log = vrrl::RingLog::open(path, capacity);
+  std::atomic<bool> stop{false};
+  std::thread watcher([&stop] {
+    while (std::getchar() != EOF) {
+    }
+    // Relaxed: a flag polled by the loop below; no data travels with it.
+    stop.store(true, std::memory_order_relaxed);
+  });
+  std::puts("ready");
+  std::fflush(stdout);
+  std::uint64_t n = 0;
+  while (n < max_records && !stop.load(std::memory_order_relaxed)) {
+    for (const std::uint64_t end = n + 1024; n < end; ++n) {
+      const auto record = vrrl::test::make_record({.producer = 0, .index = n});
+      log.append(record.slot, record.evidence);
+    }
+  }
+  watcher.join();  // returns once the test closes our standard input
+  std::printf("%llu\n", static_cast<unsigned long long>(n));
+  return 0;
+}
+
+int write_shared(const char* path, std::uint64_t capacity, std::uint32_t threads, std::uint64_t per_thread) {
+  auto log = vrrl::SharedRingLog::open(path, capacity);
+  std::vector<std::thread> producers;
+  for (std::uint32_t producer = 1; producer <= threads; ++producer) {
+    producers.emplace_back([&log, producer, per_thread] {
+      for (std::uint64_t n = 0; n < per_thread; ++n) {
+        const auto record = vrrl::test::make_record({.producer = producer, .index = n});
+        log.append(record.slot, record.evidence);
+      }
+    });
+  }
+  for (auto& producer : producers) producer.join();
+  log.sync();
+  return 0;
+}
+
+int print_flags(const char* path) {
+  const auto reader = vrrl::LogReader::open(path);
+  std::printf("%u %llu\n", reader.flags(), static_cast<unsigned long long>(reader.appended()));
+  return 0;
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: make_logs fields|self|live PATH CAPACITY COUNT\n"
+               "       make_logs shared PATH CAPACITY THREADS PER_THREAD\n"
+               "       make_logs flags PATH\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) return usage();
+  const std::string_view mode = argv[1];
+  try {
+    if (mode == "flags" && argc == 3) return print_flags(argv[2]);
+    if (mode == "fields" && argc == 5) return write_fields(argv[2], number(argv[3]), number(argv[4]));
+    if (mode == "self" && argc == 5) return write_self_checking(argv[2], number(argv[3]), number(argv[4]));
+    if (mode == "live" && argc == 5) return write_until_stdin_closes(argv[2], number(argv[3]), number(argv[4]));
+    if (mode == "shared" && argc == 6) {
+      return write_shared(argv[2], number(argv[3]), static_cast<std::uint32_t>(number(argv[4])), number(argv[5]));
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "make_logs: %s\n", e.what());
+    return 1;
+  }
+  return usage();
+}
