@@ -37,6 +37,10 @@ from .errors import Error, io_error
 
 RECOVERY_MODES = ("strict", "skip", "stop")
 
+# Slots copied between two cursor checks of a snapshot (1 MiB): small enough
+# that a writer rarely laps a chunk, large enough that the checks cost nothing.
+_SNAPSHOT_CHUNK = 16384
+
 _REGENERATE = "regenerate the log; VRRL format may have changed"
 
 
@@ -322,7 +326,8 @@ class Log:
         cursor = self._load_cursor()
         capacity = self.capacity
         start = cursor % capacity
-        magic = self._slots["magic"]
+        # One load of each magic: every decision below sees the same value.
+        magic = self._slots["magic"].copy()
         valid = magic == fmt.RECORD_MAGIC
         empty = magic == fmt.EMPTY_RECORD_MAGIC
         report = ReadReport(live=False, cursor=cursor, cursor_after=cursor)
@@ -384,42 +389,32 @@ class Log:
         capacity = self.capacity
         report = ReadReport(live=True)
         for _attempt in range(3):
-            # The order of these loads is the protocol (docs/design.md, "Live
-            # readers"); x86-64 keeps loads in program order, and each step is
-            # a separate numpy call, so the copy is loaded after `before` and
-            # the re-check after the copy.
             before = self._load_cursor()
-            report.cursor = before
+            report.cursor = report.cursor_after = before
             if before >= fmt.MAX_CURSOR:
                 # Damage, not a count: like the Follower, deliver nothing and say so.
                 report.implausible_cursor = True
-                report.cursor_after = before
                 self.report = report
                 return self._slots[:0].copy(), np.zeros(0, np.int64)
-            start = before % capacity
-            copy = np.empty(capacity, fmt.RECORD_DTYPE)
-            copy[:capacity - start] = self._slots[start:]
-            copy[capacity - start:] = self._slots[:start]
-            magic_after = np.concatenate((self._slots["magic"][start:], self._slots["magic"][:start]))
-            after = self._load_cursor()
-            if after >= before:
+            copied = self._copy_validated(before)
+            if copied is not None:
                 break
-            # The count went backwards (a writer restarted it): try again.
-        report.cursor_after = after
-        positions = np.arange(capacity, dtype=np.int64)
-        magic = copy["magic"]
-        whole = (magic == fmt.RECORD_MAGIC) & (magic_after == fmt.RECORD_MAGIC)
-        # Slot at replay position i held sequence before - capacity + i; a
-        # writer that published sequence before + i or later overwrote it.
-        if after >= before:
-            reached = min(capacity, after - before)
+            # The count went backwards mid-copy (a writer restarted it): again.
         else:
-            reached = capacity
-        untouched = positions >= reached
-        valid = whole & untouched
-        # Records the first cursor covers (a running count), and any complete
-        # record of a seed-style (slot index) cursor.
-        in_ring = (positions >= capacity - before) | (magic == fmt.RECORD_MAGIC)
+            copied = None
+        positions = np.arange(capacity, dtype=np.int64)
+        if copied is None:  # restarted three times: nothing can be trusted
+            copy = np.zeros(capacity, fmt.RECORD_DTYPE)
+            magic_after = copy["magic"].copy()
+            untouched = np.zeros(capacity, dtype=bool)
+        else:
+            copy, magic_after, untouched, report.cursor_after = copied
+        start = before % capacity
+        magic = copy["magic"]
+        valid = (magic == fmt.RECORD_MAGIC) & (magic_after == fmt.RECORD_MAGIC) & untouched
+        # Records the first cursor covers (a running count), and the complete
+        # records of a seed-style (slot index) cursor.
+        in_ring = (positions >= capacity - before) | ((magic == fmt.RECORD_MAGIC) & untouched)
         foreign = (magic != fmt.RECORD_MAGIC) & (magic != fmt.EMPTY_RECORD_MAGIC) & \
             (magic_after == magic) & untouched
         bad_positions = np.flatnonzero(foreign)
@@ -443,6 +438,42 @@ class Log:
         report.records = len(records)
         self.report = report
         return records, kept
+
+    def _copy_validated(self, before):
+        """Copies the ring in replay order, chunk by chunk, as the Follower reads
+        one record (docs/design.md, "Live readers"): the chunk's bytes, then its
+        magics again, then the cursor. A record is whole if both magics are
+        0xDEADBEEF and that cursor shows no writer published over its slot:
+        position i held sequence before - capacity + i, which the append of
+        sequence before + i overwrites. Checking per chunk keeps the records
+        copied before a fast writer reached them.
+
+        Python has no fences: the order of the loads is program order, which
+        x86-64 keeps for loads (each step is a separate numpy call).
+        Returns None if the cursor went backwards."""
+        capacity = self.capacity
+        start = before % capacity
+        copy = np.empty(capacity, fmt.RECORD_DTYPE)
+        magic_after = np.empty(capacity, dtype="<u4")
+        untouched = np.empty(capacity, dtype=bool)
+        magic = self._slots["magic"]
+        cursor = before
+        for first in range(0, capacity, _SNAPSHOT_CHUNK):
+            end = min(capacity, first + _SNAPSHOT_CHUNK)
+            pieces = _ring_pieces(start, capacity, first, end)
+            at = first
+            for slot_begin, slot_end in pieces:
+                copy[at:at + slot_end - slot_begin] = self._slots[slot_begin:slot_end]
+                at += slot_end - slot_begin
+            at = first
+            for slot_begin, slot_end in pieces:
+                magic_after[at:at + slot_end - slot_begin] = magic[slot_begin:slot_end]
+                at += slot_end - slot_begin
+            cursor = self._load_cursor()
+            if cursor < before:
+                return None
+            untouched[first:end] = np.arange(first, end) >= min(cursor - before, capacity)
+        return copy, magic_after, untouched, cursor
 
     # --- lifetime ------------------------------------------------------------
 
@@ -474,6 +505,15 @@ class Log:
     def __repr__(self):
         state = "closed" if self._map is None else f"capacity={self.capacity}"
         return f"<vrrl.Log {self.path!r} {state}>"
+
+
+def _ring_pieces(start, capacity, first, end):
+    """Slot ranges holding replay positions first..end of a ring read from `start`."""
+    begin = (start + first) % capacity
+    count = end - first
+    if begin + count <= capacity:
+        return [(begin, begin + count)]
+    return [(begin, capacity), (0, begin + count - capacity)]
 
 
 def decode_header(raw):

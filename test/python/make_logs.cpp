@@ -5,15 +5,18 @@
 //   make_logs self PATH CAPACITY COUNT      self-checking records 0 ..< COUNT (wraps)
 //   make_logs shared PATH CAPACITY THREADS PER_THREAD
 //                                           SharedRingLog, self-checking records per producer
-//   make_logs live PATH CAPACITY MAX        as `self`, at full speed, printing "ready"
-//                                           once the log is open, until its standard
-//                                           input closes (or MAX records): the writer
-//                                           a live reader races
+//   make_logs live PATH CAPACITY MAX [PAUSE_US]
+//                                           as `self`, printing "ready" once the log
+//                                           is open, until its standard input closes
+//                                           (or MAX records): the writer a live reader
+//                                           races; at full speed, or pausing PAUSE_US
+//                                           after every 1024 records
 //   make_logs flags PATH                    prints LogReader's flags() and appended()
 //
 // test/python/known_records.py mirrors fields_record() and the self-checking
 // records (test/support/self_checking_record.hpp); keep them in step.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -92,7 +95,8 @@ int write_self_checking(const char* path, std::uint64_t capacity, std::uint64_t 
   return 0;
 }
 
-int write_until_stdin_closes(const char* path, std::uint64_t capacity, std::uint64_t max_records) {
+int write_until_stdin_closes(const char* path, std::uint64_t capacity, std::uint64_t max_records,
+                             std::uint64_t pause_us) {
   auto log = vrrl::RingLog::open(path, capacity);
   std::atomic<bool> stop{false};
   std::thread watcher([&stop] {
@@ -109,6 +113,8 @@ int write_until_stdin_closes(const char* path, std::uint64_t capacity, std::uint
       const auto record = vrrl::test::make_record({.producer = 0, .index = n});
       log.append(record.slot, record.evidence);
     }
+    // A slower writer (a scheduler's pace, not a benchmark's), not synchronisation.
+    if (pause_us != 0) std::this_thread::sleep_for(std::chrono::microseconds(pause_us));
   }
   watcher.join();  // returns once the test closes our standard input
   std::printf("%llu\n", static_cast<unsigned long long>(n));
@@ -139,7 +145,8 @@ int print_flags(const char* path) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: make_logs fields|self|live PATH CAPACITY COUNT\n"
+               "usage: make_logs fields|self PATH CAPACITY COUNT\n"
+               "       make_logs live PATH CAPACITY MAX [PAUSE_US]\n"
                "       make_logs shared PATH CAPACITY THREADS PER_THREAD\n"
                "       make_logs flags PATH\n");
   return 2;
@@ -154,7 +161,9 @@ int main(int argc, char** argv) {
     if (mode == "flags" && argc == 3) return print_flags(argv[2]);
     if (mode == "fields" && argc == 5) return write_fields(argv[2], number(argv[3]), number(argv[4]));
     if (mode == "self" && argc == 5) return write_self_checking(argv[2], number(argv[3]), number(argv[4]));
-    if (mode == "live" && argc == 5) return write_until_stdin_closes(argv[2], number(argv[3]), number(argv[4]));
+    if (mode == "live" && (argc == 5 || argc == 6)) {
+      return write_until_stdin_closes(argv[2], number(argv[3]), number(argv[4]), argc == 6 ? number(argv[5]) : 0);
+    }
     if (mode == "shared" && argc == 6) {
       return write_shared(argv[2], number(argv[3]), static_cast<std::uint32_t>(number(argv[4])), number(argv[5]));
     }
