@@ -200,10 +200,11 @@ class Stream:
                 segments.append(Segment(int(match.group(1)), full))
                 continue
             if recovery == "strict":
+                what = "a directory" if _is_directory(full) else "a file"
                 raise Error(
                     "header_mismatch", "replay", full,
-                    "not a segment: a stream directory holds only segments named by their first "
-                    "sequence (20 digits, `.vrrl`) and dotfiles",
+                    f"not a segment ({what}): a stream directory holds only segments named by their "
+                    "first sequence (20 digits, `.vrrl`) and dotfiles",
                     "move it out of the recording, or read with recovery=\"skip\"")
             if report is not None:
                 report.foreign_files.append(full)
