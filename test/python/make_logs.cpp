@@ -12,11 +12,18 @@
 //                                           races; at full speed, or pausing PAUSE_US
 //                                           after every 1024 records
 //   make_logs flags PATH                    prints LogReader's flags() and appended()
+//   make_logs demo PATH                     a simulated two-second scheduler run (rates
+//                                           that shift, a queue-error burst, a lost
+//                                           device and its stall, epochs every 200 ms):
+//                                           the README's vrrl.plot picture
 //
 // test/python/known_records.py mirrors fields_record() and the self-checking
 // records (test/support/self_checking_record.hpp); keep them in step.
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -137,6 +144,60 @@ int write_shared(const char* path, std::uint64_t capacity, std::uint32_t threads
   return 0;
 }
 
+// Deterministic pseudo-random numbers in [0, 1).
+struct Random {
+  std::uint64_t state;
+  double next() { return static_cast<double>(mix64(state++) >> 11) * 0x1.0p-53; }
+};
+
+int write_demo(const char* path) {
+  constexpr std::uint64_t start_ns = 1'767'225'600'000'000'000ull;  // 2026-01-01 00:00 UTC
+  constexpr double run_s = 2.0;
+  constexpr std::uint32_t opcodes = 5;
+  auto log = vrrl::RingLog::open(path, 1 << 19);
+  Random random{42};
+  double t = 0;
+  std::uint32_t task = 0;
+  while (t < run_s) {
+    // Opcode k's rate (dispatches/s) at time t: a steady mix that shifts
+    // toward opcode 3 in the second half; the lost device stalls opcode 2.
+    std::array<double, opcodes> rate{};
+    for (std::uint32_t k = 0; k < opcodes; ++k) rate[k] = 60'000.0 / (1 + k);
+    rate[3] *= 1 + 2.5 * std::max(0.0, t - 1.0);
+    const bool stalled = t > 1.40 && t < 1.55;
+    if (stalled) rate[2] = 0;
+    if (t > 0.30 && t < 0.36) rate[0] *= 1.8;  // a burst of small kernels
+    double total = 0;
+    for (double r : rate) total += r;
+    t += -std::log(1 - random.next()) / total;
+    double pick = random.next() * total;
+    std::uint32_t opcode = 0;
+    while (opcode + 1 < opcodes && pick >= rate[opcode]) pick -= rate[opcode++];
+    const std::uint32_t tenant = static_cast<std::uint32_t>(random.next() * 4);
+    vrrl::RecordedSlot slot{.timestamp_ns = start_ns + static_cast<std::uint64_t>(t * 1e9),
+                            .slot_idx = task++,
+                            .tenant_id = tenant,
+                            .opcode = 0x40000001u + opcode,
+                            .args = {task, opcode, tenant, 0},
+                            .epoch = static_cast<std::uint32_t>(t / 0.2)};
+    vrrl::FailureEvidence evidence;
+    const double chance = random.next();
+    if (t > 0.80 && t < 0.86 && opcode == 3 && chance < 0.35) {
+      evidence = {.slot_status = 3, .failure_class = vrrl::FailureClass::transient_queue, .backend_code = 11};
+    } else if (t > 1.38 && t < 1.40 && opcode == 2 && chance < 0.5) {
+      evidence = {.slot_status = 9, .failure_class = vrrl::FailureClass::device_loss, .backend_code = 700};
+    } else if (chance < 0.0004) {
+      evidence = {.slot_status = 1, .failure_class = vrrl::FailureClass::program_bug, .backend_code = 1};
+    } else if (chance < 0.0008) {
+      evidence = {.slot_status = 2, .failure_class = vrrl::FailureClass::none, .backend_code = 0};
+    }
+    evidence.output_digest = mix64(task);
+    log.append(slot, evidence);
+  }
+  log.sync();
+  return 0;
+}
+
 int print_flags(const char* path) {
   const auto reader = vrrl::LogReader::open(path);
   std::printf("%u %llu\n", reader.flags(), static_cast<unsigned long long>(reader.appended()));
@@ -148,7 +209,8 @@ int usage() {
                "usage: make_logs fields|self PATH CAPACITY COUNT\n"
                "       make_logs live PATH CAPACITY MAX [PAUSE_US]\n"
                "       make_logs shared PATH CAPACITY THREADS PER_THREAD\n"
-               "       make_logs flags PATH\n");
+               "       make_logs flags PATH\n"
+               "       make_logs demo PATH\n");
   return 2;
 }
 
@@ -159,6 +221,7 @@ int main(int argc, char** argv) {
   const std::string_view mode = argv[1];
   try {
     if (mode == "flags" && argc == 3) return print_flags(argv[2]);
+    if (mode == "demo" && argc == 3) return write_demo(argv[2]);
     if (mode == "fields" && argc == 5) return write_fields(argv[2], number(argv[3]), number(argv[4]));
     if (mode == "self" && argc == 5) return write_self_checking(argv[2], number(argv[3]), number(argv[4]));
     if (mode == "live" && (argc == 5 || argc == 6)) {
