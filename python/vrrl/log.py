@@ -275,6 +275,13 @@ class Log:
         # One aligned 8-byte load (offset 24 of a page-aligned mapping).
         return int(self._cursor_word[0])
 
+    @property
+    def slots(self):
+        """Every slot in file order (slot 0 first), empty ones included: a
+        read-only view of the mapping, no validation, nothing copied."""
+        self._require_open("slots")
+        return self._slots
+
     def is_locked_by_writer(self):
         """True while a vrrl writer (RingLog, SharedRingLog) has the log open."""
         self._require_open("lock probe")

@@ -129,3 +129,16 @@ def test_snapshot_to_pandas(tmp_path, make_logs):
     make_logs("self", path, 16, 20)
     snapshot = vrrl.open(path).snapshot()
     assert snapshot.to_pandas().timestamp_ns.tolist() == list(range(4, 20))
+
+
+def test_readme_python_example_runs(tmp_path, make_logs, monkeypatch):
+    """The README's Python snippet, as written, on a log named as it says."""
+    import re
+    from conftest import SOURCE_ROOT
+    readme = open(f"{SOURCE_ROOT}/README.md").read()
+    snippet = re.search(r"## Python\n.*?```python\n(.*?)```", readme, re.S).group(1)
+    make_logs("fields", tmp_path / "run.vrrl", 64, 30)
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(compile(snippet, "README.md", "exec"), scope)
+    assert len(scope["records"]) == 30 and len(scope["df"]) == 30
