@@ -28,6 +28,7 @@ import mmap
 import os
 import stat
 import struct
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,15 @@ RECOVERY_MODES = ("strict", "skip", "stop")
 # Slots copied between two cursor checks of a snapshot (1 MiB): small enough
 # that a writer rarely laps a chunk, large enough that the checks cost nothing.
 _SNAPSHOT_CHUNK = 16384
+# The least time the seed takes per append (four system calls). A copy that
+# took less than capacity times this cannot have been lapped by it. Higher
+# than C++'s 100 ns because Python's steps between two loads take microseconds;
+# too high would only let a fast seed lap go unnoticed, too low makes small
+# rings retry.
+_SEED_APPEND_FLOOR_NS = 400
+# How long the record under a seed's cursor must stay unchanged to count as
+# not being written: its write(2) of 44 bytes takes well under a microsecond.
+_SEED_STABLE_WAIT_S = 100e-6
 
 _REGENERATE = "regenerate the log; VRRL format may have changed"
 
@@ -127,28 +137,21 @@ def _check_recovery(recovery):
         raise ValueError(f"recovery must be one of {', '.join(RECOVERY_MODES)}, got {recovery!r}")
 
 
+# F_OFD_GETLK (Linux 3.15); Python's fcntl module names it from 3.9 on.
+_F_OFD_GETLK = getattr(fcntl, "F_OFD_GETLK", 36)
+_FLOCK = struct.Struct("hhqqixxxx")  # struct flock: l_type, l_whence, l_start, l_len, l_pid
+
+
 def _writer_holds_lock(fd):
     """Does a vrrl writer hold the log? The C++ is_locked_by_writer's probe.
 
-    F_OFD_GETLK asks without taking a lock; writers that only flock are found
-    by a shared flock taken and dropped at once (what the C++ probe does)."""
-    if hasattr(fcntl, "F_OFD_GETLK"):
-        # struct flock: l_type, l_whence, l_start, l_len, l_pid (0 for OFD locks)
-        request = struct.pack("hhqqixxxx", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
-        try:
-            answer = fcntl.fcntl(fd, fcntl.F_OFD_GETLK, request)
-            if struct.unpack("hhqqixxxx", answer)[0] != fcntl.F_UNLCK:
-                return True
-        except OSError:
-            pass  # a filesystem without OFD locks: the flock probe decides
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    fcntl.flock(fd, fcntl.LOCK_UN)
-    return False
+    Writers hold an OFD write lock on the whole file; F_OFD_GETLK asks whether
+    a read lock would conflict with it, without taking any lock (a writer
+    starting at that moment is never refused). Raises OSError where the
+    filesystem has no OFD locks."""
+    request = _FLOCK.pack(fcntl.F_RDLCK, os.SEEK_SET, 0, 0, 0)  # l_pid must be 0 for OFD locks
+    answer = fcntl.fcntl(fd, _F_OFD_GETLK, request)
+    return _FLOCK.unpack(answer)[0] != fcntl.F_UNLCK
 
 
 class Log:
@@ -285,7 +288,18 @@ class Log:
     def is_locked_by_writer(self):
         """True while a vrrl writer (RingLog, SharedRingLog) has the log open."""
         self._require_open("lock probe")
-        return _writer_holds_lock(self._fd)
+        try:
+            return _writer_holds_lock(self._fd)
+        except OSError as e:
+            raise io_error("lock probe", self.path, "fcntl(F_OFD_GETLK)", e) from None
+
+    def _maybe_written(self):
+        """For live=None: a writer holds the log, or we cannot tell (then the
+        validated snapshot is the safe choice)."""
+        try:
+            return _writer_holds_lock(self._fd)
+        except OSError:
+            return True
 
     # --- reading -------------------------------------------------------------
 
@@ -318,7 +332,8 @@ class Log:
         running count c holds sequence c - capacity + i (report.cursor is c)."""
         _check_recovery(recovery)
         if live is None:
-            live = self.is_locked_by_writer()
+            self._require_open("replay")
+            live = self._maybe_written()
         return self._read_snapshot(recovery) if live else self._read_view(recovery)
 
     def _raise_bad_slot(self, slot, magic, operation):
@@ -392,54 +407,44 @@ class Log:
         return np.concatenate(runs)  # a wrapped ring: one concatenation
 
     def _read_snapshot(self, recovery):
+        """Every record in the ring, validated as C++ read_snapshot validates.
+
+        Each slot ends up as exactly one of: a record, empty (magic 0 in the
+        copy, including appends that never completed), bad (a foreign magic
+        that stayed put), or skipped (the writer replaced it or was writing it
+        during the copy: C++ SnapshotReport::overwritten)."""
         self._check_not_shrunk("snapshot")
         capacity = self.capacity
         report = ReadReport(live=True)
-        for _attempt in range(3):
-            before = self._load_cursor()
-            report.cursor = report.cursor_after = before
-            if before >= fmt.MAX_CURSOR:
-                # Damage, not a count: like the Follower, deliver nothing and say so.
-                report.implausible_cursor = True
-                self.report = report
-                return self._slots[:0].copy(), np.zeros(0, np.int64)
-            copied = self._copy_validated(before)
-            if copied is not None:
-                break
-            # The count went backwards mid-copy (a writer restarted it): again.
-        else:
-            copied = None
-        positions = np.arange(capacity, dtype=np.int64)
-        if copied is None:  # restarted three times: nothing can be trusted
-            copy = np.zeros(capacity, fmt.RECORD_DTYPE)
-            magic_after = copy["magic"].copy()
-            untouched = np.zeros(capacity, dtype=bool)
-        else:
-            copy, magic_after, untouched, report.cursor_after = copied
+        before = self._load_cursor()
+        report.cursor = report.cursor_after = before
+        if before >= fmt.MAX_CURSOR:
+            # Damage, not a count: like the Follower, deliver nothing and say so.
+            report.implausible_cursor = True
+            self.report = report
+            return self._slots[:0].copy(), np.zeros(0, np.int64)
+        copy, magic_after, trusted, report.cursor_after = self._copy_validated(before)
         start = before % capacity
         magic = copy["magic"]
-        valid = (magic == fmt.RECORD_MAGIC) & (magic_after == fmt.RECORD_MAGIC) & untouched
-        # Records the first cursor covers (a running count), and the complete
-        # records of a seed-style (slot index) cursor.
-        in_ring = (positions >= capacity - before) | ((magic == fmt.RECORD_MAGIC) & untouched)
-        foreign = (magic != fmt.RECORD_MAGIC) & (magic != fmt.EMPTY_RECORD_MAGIC) & \
-            (magic_after == magic) & untouched
+        valid = (magic == fmt.RECORD_MAGIC) & (magic_after == fmt.RECORD_MAGIC) & trusted
+        empty = magic == fmt.EMPTY_RECORD_MAGIC
+        foreign = ~empty & (magic != fmt.RECORD_MAGIC) & (magic_after == magic) & trusted
         bad_positions = np.flatnonzero(foreign)
+        considered = capacity
         if len(bad_positions):
             first = int(bad_positions[0])
             slot = (start + first) % capacity
             if recovery == "strict":
                 self._raise_bad_slot(slot, int(magic[first]), "snapshot")
             if recovery == "stop":
+                considered = first  # the walk ends at the first bad slot
                 valid[first:] = False
-                in_ring[first:] = False
                 report.bad_slots = [slot]
                 report.stopped_early = True
             else:
                 report.bad_slots = ((start + bad_positions) % capacity).tolist()
-        report.skipped = int(np.count_nonzero(in_ring & ~valid & ~foreign))
-        empty = (magic == fmt.EMPTY_RECORD_MAGIC) & untouched & ~in_ring
-        report.empty_slots = int(np.count_nonzero(empty))
+        report.empty_slots = int(np.count_nonzero(empty[:considered]))
+        report.skipped = int(np.count_nonzero((~valid & ~empty & ~foreign)[:considered]))
         kept = np.flatnonzero(valid)
         records = copy if len(kept) == capacity else copy[kept]
         report.records = len(records)
@@ -447,40 +452,106 @@ class Log:
         return records, kept
 
     def _copy_validated(self, before):
-        """Copies the ring in replay order, chunk by chunk, as the Follower reads
-        one record (docs/design.md, "Live readers"): the chunk's bytes, then its
-        magics again, then the cursor. A record is whole if both magics are
-        0xDEADBEEF and that cursor shows no writer published over its slot:
-        position i held sequence before - capacity + i, which the append of
-        sequence before + i overwrites. Checking per chunk keeps the records
-        copied before a fast writer reached them.
+        """Copies the ring in replay order, chunk by chunk, as the Follower
+        reads one record (docs/design.md, "Live readers"): the chunk's bytes,
+        then its magics again, then the cursor. A copy is whole if both magics
+        are 0xDEADBEEF and that cursor shows no writer published over its
+        slot: position i held sequence before - capacity + i, which the append
+        of sequence before + i overwrites. Checking per chunk keeps the
+        records copied before a fast writer reached them.
+
+        While the cursor is below capacity the writer may be the seed, which
+        keeps the cursor modulo capacity and writes magic and body with one
+        write(2), no clear first: then, as in C++, a chunk counts only if the
+        copy took less time than the seed needs for a lap, and the slots its
+        cursor passed during the copy are dropped (the one under a cursor that
+        did not move is read twice, a moment apart, and kept if unchanged).
 
         Python has no fences: the order of the loads is program order, which
         x86-64 keeps for loads (each step is a separate numpy call).
-        Returns None if the cursor went backwards."""
+        Returns (copy, magics after, trusted mask, last cursor)."""
         capacity = self.capacity
         start = before % capacity
         copy = np.empty(capacity, fmt.RECORD_DTYPE)
-        magic_after = np.empty(capacity, dtype="<u4")
-        untouched = np.empty(capacity, dtype=bool)
+        magic_after = np.zeros(capacity, dtype="<u4")
+        trusted = np.zeros(capacity, dtype=bool)
         magic = self._slots["magic"]
         cursor = before
         for first in range(0, capacity, _SNAPSHOT_CHUNK):
             end = min(capacity, first + _SNAPSHOT_CHUNK)
             pieces = _ring_pieces(start, capacity, first, end)
-            at = first
-            for slot_begin, slot_end in pieces:
-                copy[at:at + slot_end - slot_begin] = self._slots[slot_begin:slot_end]
-                at += slot_end - slot_begin
-            at = first
-            for slot_begin, slot_end in pieces:
-                magic_after[at:at + slot_end - slot_begin] = magic[slot_begin:slot_end]
-                at += slot_end - slot_begin
-            cursor = self._load_cursor()
-            if cursor < before:
-                return None
-            untouched[first:end] = np.arange(first, end) >= min(cursor - before, capacity)
-        return copy, magic_after, untouched, cursor
+            for attempt in range(4):
+                # The snapshot's own cursor opens the first chunk: a writer that
+                # moved before the copy began is then noticed too.
+                chunk_before = before if first == 0 and attempt == 0 else self._load_cursor()
+                started = time.perf_counter_ns()
+                self._copy_pieces(pieces, first, copy)
+                at = first
+                for slot_begin, slot_end in pieces:
+                    magic_after[at:at + slot_end - slot_begin] = magic[slot_begin:slot_end]
+                    at += slot_end - slot_begin
+                cursor = self._load_cursor()
+                elapsed = time.perf_counter_ns() - started
+                seed_possible = chunk_before < capacity or cursor < capacity
+                if not seed_possible:
+                    stable = None
+                    break
+                if elapsed < capacity * _SEED_APPEND_FLOOR_NS:
+                    stable = None
+                    break
+                # Too slow to rule out a seed lap by time (a small ring): trust
+                # what a second copy a moment later still shows, if the cursor
+                # stayed put meanwhile.
+                stable = self._unchanged_since(pieces, first, copy, cursor) if chunk_before == cursor else None
+                if stable is not None:
+                    break
+            else:
+                continue  # the seed kept moving: the chunk stays untrusted
+            positions = np.arange(first, end)
+            chunk_trusted = positions >= min(max(cursor - before, 0), capacity)
+            if stable is not None:
+                chunk_trusted &= stable
+            elif seed_possible:
+                self._drop_seed_slots(chunk_trusted, first, start, chunk_before, cursor, copy)
+            trusted[first:end] = chunk_trusted
+        return copy, magic_after, trusted, cursor
+
+    def _copy_pieces(self, pieces, at, into):
+        for slot_begin, slot_end in pieces:
+            into[at:at + slot_end - slot_begin] = self._slots[slot_begin:slot_end]
+            at += slot_end - slot_begin
+
+    def _unchanged_since(self, pieces, first, copy, cursor):
+        """Per slot of the chunk: are its bytes the same after a short wait,
+        with the cursor unchanged throughout? None if the cursor moved."""
+        count = sum(end - begin for begin, end in pieces)
+        time.sleep(_SEED_STABLE_WAIT_S)
+        again = np.empty(count, fmt.RECORD_DTYPE)
+        self._copy_pieces(pieces, 0, again)
+        if self._load_cursor() != cursor:
+            return None
+        earlier = copy[first:first + count].view(np.uint8).reshape(count, fmt.RECORD_BYTES)
+        later = again.view(np.uint8).reshape(count, fmt.RECORD_BYTES)
+        return (earlier == later).all(axis=1)
+
+    def _drop_seed_slots(self, chunk_trusted, first, start, chunk_before, cursor, copy):
+        """Distrusts the slots a seed writer's cursor passed while the chunk was copied."""
+        capacity = self.capacity
+        moved = (cursor - chunk_before) % capacity
+        begin = (chunk_before % capacity - start) % capacity  # replay position of the seed's slot
+        positions = np.arange(first, first + len(chunk_trusted))
+        passed = (positions - begin) % capacity <= moved
+        if moved == 0 and passed.any():
+            # Under a cursor that did not move: kept if it stays the same a moment later.
+            index = int(np.flatnonzero(passed)[0])
+            position = first + index
+            if copy["magic"][position] == fmt.RECORD_MAGIC and chunk_trusted[index]:
+                slot = (start + position) % capacity
+                time.sleep(_SEED_STABLE_WAIT_S)
+                again = self._slots[slot:slot + 1].tobytes()
+                if self._load_cursor() == cursor and again == copy[position:position + 1].tobytes():
+                    passed[index] = False
+        chunk_trusted &= ~passed
 
     # --- lifetime ------------------------------------------------------------
 
