@@ -1,8 +1,9 @@
 """A VRRL v1 log file: open and validate it, map it, read its records.
 
-Opening follows lib/mapped_log.cpp step by step (open without blocking, fstat,
-size, header, magic, version, capacity, size against capacity) so every bad
-file gives the same vrrl.Error kind as the C++ library, and nothing is mapped
+Opening follows lib/log_file.cpp and check_header (lib/header.cpp) step by
+step (open without blocking, fstat, size, header, magic, version, capacity,
+size against capacity) so every bad file gives the same vrrl.Error kind as
+the C++ library, and nothing is mapped
 until the file is known to be long enough: a short file never SIGBUSes the
 interpreter.
 
@@ -15,9 +16,9 @@ slots left out:
   concatenation; a ring with holes one gather. Only for a log no writer is
   appending to: a view shows whatever the bytes are now.
 * a *snapshot* (``snapshot()``, ``records(live=True)``): a copy validated the
-  way the C++ Follower validates (docs/design.md, "Live readers"), so a record
-  a writer was writing or overwriting during the copy is dropped and counted in
-  ``report.skipped``, never returned.
+  way the C++ Follower and read_snapshot validate (docs/design.md, "Live
+  readers"), so a record a writer was writing or overwriting during the copy
+  is dropped and counted in ``report.skipped``, never returned.
 
 The default, ``live=None``, takes a snapshot when a writer holds the log's lock
 and a view otherwise.
@@ -168,7 +169,7 @@ class Log:
         self.report = ReadReport()
         fd = self._open_fd()
         try:
-            self._header_at_open, self._dev_ino = self._validate(fd)
+            self._header_at_open = self._validate(fd)
             self.capacity = self._header_at_open.capacity
             needed = fmt.file_bytes(self.capacity)
             try:
@@ -241,7 +242,7 @@ class Log:
                 f"which need {needed} bytes",
                 "the log was truncated or copied partially; restore it from a complete copy "
                 "(`vrrl verify` lists what is readable)")
-        return header, (status.st_dev, status.st_ino)
+        return header
 
     def _shrunk_error(self, operation, size):
         needed = fmt.file_bytes(self.capacity)
@@ -602,12 +603,12 @@ def decode_header(raw):
                   capacity=int(fields["capacity"]), cursor=int(fields["cursor"]))
 
 
-def check_capacity(capacity, path, where="header"):
-    """zero_capacity / capacity_overflow, as lib/errors.cpp words them."""
+def check_capacity(capacity, path):
+    """zero_capacity / capacity_overflow, worded as lib/header.cpp's check_header."""
     if capacity == 0:
-        raise Error("zero_capacity", "open", path, f"{where} capacity must be > 0",
-                    "construct with at least one slot")
+        raise Error("zero_capacity", "open", path, "header capacity must be > 0",
+                    "the header is damaged; restore the log from a good copy")
     if capacity > fmt.MAX_CAPACITY:
         raise Error("capacity_overflow", "open", path,
-                    f"{where} capacity {capacity} exceeds max {fmt.MAX_CAPACITY}",
-                    "shard replay into smaller logs")
+                    f"header capacity {capacity} exceeds max {fmt.MAX_CAPACITY}",
+                    "the header is damaged, or the log was not written by VRRL v1; restore it from a good copy")
