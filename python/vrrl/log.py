@@ -419,17 +419,21 @@ class Log:
         report = ReadReport(live=True)
         before = self._load_cursor()
         report.cursor = report.cursor_after = before
-        if before >= fmt.MAX_CURSOR:
-            # Damage, not a count: like the Follower, deliver nothing and say so.
-            report.implausible_cursor = True
-            self.report = report
-            return self._slots[:0].copy(), np.zeros(0, np.int64)
-        copy, magic_after, trusted, report.cursor_after = self._copy_validated(before)
         start = before % capacity
+        if before >= fmt.MAX_CURSOR:
+            # Damage, not a count: like the Follower and read_snapshot, deliver
+            # nothing and say so; every record counts as skipped.
+            report.implausible_cursor = True
+            magic = self._slots["magic"].copy()
+            copy = np.zeros(capacity, fmt.RECORD_DTYPE)
+            copy["magic"] = np.concatenate((magic[start:], magic[:start]))
+            magic_after, trusted = copy["magic"].copy(), np.zeros(capacity, dtype=bool)
+        else:
+            copy, magic_after, trusted, report.cursor_after = self._copy_validated(before)
         magic = copy["magic"]
         valid = (magic == fmt.RECORD_MAGIC) & (magic_after == fmt.RECORD_MAGIC) & trusted
         empty = magic == fmt.EMPTY_RECORD_MAGIC
-        foreign = ~empty & (magic != fmt.RECORD_MAGIC) & (magic_after == magic) & trusted
+        foreign = ~empty & (magic != fmt.RECORD_MAGIC) & (magic_after == magic) & (trusted | report.implausible_cursor)
         bad_positions = np.flatnonzero(foreign)
         considered = capacity
         if len(bad_positions):

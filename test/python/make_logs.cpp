@@ -12,6 +12,9 @@
 //                                           races; at full speed, or pausing PAUSE_US
 //                                           after every 1024 records
 //   make_logs flags PATH                    prints LogReader's flags() and appended()
+//   make_logs snapshot PATH strict|skip|stop
+//                                           vrrl::read_snapshot: prints the report, then
+//                                           each record's slot index and timestamp
 //   make_logs demo PATH                     a simulated two-second scheduler run (rates
 //                                           that shift, a queue-error burst, a lost
 //                                           device and its stall, epochs every 200 ms):
@@ -31,8 +34,10 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include <vrrl/follower.hpp>
 #include <vrrl/multi_producer.hpp>
 #include <vrrl/ring_log.hpp>
 
@@ -198,6 +203,28 @@ int write_demo(const char* path) {
   return 0;
 }
 
+int print_snapshot(const char* path, std::string_view mode) {
+  const vrrl::Recovery recovery = mode == "skip"   ? vrrl::Recovery::skip_bad_slots
+                                  : mode == "stop" ? vrrl::Recovery::stop_at_bad_slot
+                                                   : vrrl::Recovery::strict;
+  const auto reader = vrrl::LogReader::open(path);
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> records;
+  const vrrl::SnapshotReport report =
+      vrrl::read_snapshot(reader, recovery, [&](std::uint64_t slot, const vrrl::RecordedSlot& record,
+                                                const vrrl::FailureEvidence&) {
+        records.emplace_back(slot, record.timestamp_ns);
+      });
+  std::printf("records %llu empty %llu overwritten %llu stopped %d bad", static_cast<unsigned long long>(report.records),
+              static_cast<unsigned long long>(report.empty_slots), static_cast<unsigned long long>(report.overwritten),
+              report.stopped_early ? 1 : 0);
+  for (const std::uint64_t slot : report.bad_slots) std::printf(" %llu", static_cast<unsigned long long>(slot));
+  std::printf("\n");
+  for (const auto& [slot, timestamp] : records) {
+    std::printf("%llu %llu\n", static_cast<unsigned long long>(slot), static_cast<unsigned long long>(timestamp));
+  }
+  return 0;
+}
+
 int print_flags(const char* path) {
   const auto reader = vrrl::LogReader::open(path);
   std::printf("%u %llu\n", reader.flags(), static_cast<unsigned long long>(reader.appended()));
@@ -210,6 +237,7 @@ int usage() {
                "       make_logs live PATH CAPACITY MAX [PAUSE_US]\n"
                "       make_logs shared PATH CAPACITY THREADS PER_THREAD\n"
                "       make_logs flags PATH\n"
+               "       make_logs snapshot PATH strict|skip|stop\n"
                "       make_logs demo PATH\n");
   return 2;
 }
@@ -222,6 +250,7 @@ int main(int argc, char** argv) {
   try {
     if (mode == "flags" && argc == 3) return print_flags(argv[2]);
     if (mode == "demo" && argc == 3) return write_demo(argv[2]);
+    if (mode == "snapshot" && argc == 4) return print_snapshot(argv[2], argv[3]);
     if (mode == "fields" && argc == 5) return write_fields(argv[2], number(argv[3]), number(argv[4]));
     if (mode == "self" && argc == 5) return write_self_checking(argv[2], number(argv[3]), number(argv[4]));
     if (mode == "live" && (argc == 5 || argc == 6)) {
