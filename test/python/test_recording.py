@@ -226,7 +226,7 @@ def test_empty_recording(tmp_path):
     path = write_recording(tmp_path / "run", {}, capacity=2)
     opened = vrrl.open(path)
     assert len(opened.records()) == 0 and opened.stream_names == ()
-    pandas = pytest.importorskip("pandas")
+    pytest.importorskip("pandas")
     assert len(opened.to_pandas()) == 0
 
 
