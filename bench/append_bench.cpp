@@ -8,6 +8,11 @@
 //   append/vrrl_sync_every_N       append, and sync() every N records
 //   append/<stream baseline>       see stream_writers.hpp
 //   append/memcpy_limit/slots:N    plain 64-byte copies into a warm mapping
+//   append/spdlog_async            spdlog's async logger, queue full blocks (peers/spdlog_writer.hpp)
+//   append/spdlog_async_overrun    the same, queue full overwrites the oldest message
+//   append/lttng_ust               one LTTng-UST tracepoint per record (peers/lttng_session.hpp)
+// A peer that is not available here (not built in, no session daemon) skips
+// with a message saying why and how to fix it.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -16,6 +21,8 @@
 
 #include <vrrl/ring_log.hpp>
 
+#include "peers/lttng_session.hpp"
+#include "peers/spdlog_writer.hpp"
 #include "stream_writers.hpp"
 #include "workload.hpp"
 
@@ -90,6 +97,47 @@ void append_stream(benchmark::State& state, const char* file_name, std::uint64_t
   report_records(state);
 }
 
+void append_spdlog(benchmark::State& state, peers::QueueFull policy) {
+  if (const auto status = peers::spdlog_availability(); !status.ok) {
+    state.SkipWithError(status.reason.c_str());
+    return;
+  }
+  const auto path = BenchDir::get() / "spdlog.log";
+  RecordedSlot slot = sample_slot(0);
+  if (policy == peers::QueueFull::block) {
+    peers::SpdlogAsyncWriter<peers::QueueFull::block> writer(path, big_log_slots);
+    for (auto _ : state) {
+      ++slot.timestamp_ns;
+      writer.append(slot);
+    }
+  } else {
+    peers::SpdlogAsyncWriter<peers::QueueFull::overrun> writer(path, big_log_slots);
+    for (auto _ : state) {
+      ++slot.timestamp_ns;
+      writer.append(slot);
+    }
+    state.counters["lost_records"] = static_cast<double>(writer.lost());
+  }
+  report_records(state);  // the writer's destructor (draining the queue) ran untimed
+}
+
+void append_lttng(benchmark::State& state) {
+  peers::LttngSession& session = peers::LttngSession::instance();
+  if (!session.availability().ok) {
+    state.SkipWithError(session.availability().reason.c_str());
+    return;
+  }
+  peers::LttngWriter writer(BenchDir::get(), big_log_slots);
+  RecordedSlot slot = sample_slot(0);
+  for (auto _ : state) {
+    ++slot.timestamp_ns;
+    writer.append(slot);
+  }
+  report_records(state);
+  // Untimed: flushes the session and counts what its consumer could not keep up with.
+  state.counters["lost_records"] = static_cast<double>(session.take_discarded());
+}
+
 // Warm like append/vrrl: one untimed lap over the mapping first.
 void append_memcpy_limit(benchmark::State& state) {
   const auto slots = static_cast<std::uint64_t>(state.range(0));
@@ -137,6 +185,9 @@ void register_append_benchmarks() {
   same_records(benchmark::RegisterBenchmark("append/ofstream", append_stream<OfstreamWriter>, "ofstream.log",
                                                     big_log_slots));
   slots(benchmark::RegisterBenchmark("append/memcpy_limit", append_memcpy_limit));
+  same_records(benchmark::RegisterBenchmark("append/spdlog_async", append_spdlog, peers::QueueFull::block));
+  same_records(benchmark::RegisterBenchmark("append/spdlog_async_overrun", append_spdlog, peers::QueueFull::overrun));
+  same_records(benchmark::RegisterBenchmark("append/lttng_ust", append_lttng));
 }
 
 // Registration at load time keeps main() Google Benchmark's own.
