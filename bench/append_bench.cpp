@@ -3,6 +3,7 @@
 // per run (one lap of the 64 MiB log), so the per-iteration time is ns/record.
 //
 //   append/vrrl/slots:N            RingLog::append into a warm log of N slots
+//   append/vrrl_appender/slots:N   the same through RingLog::Appender (hot state in a local)
 //   append/vrrl_cold               a fresh, unprefaulted 64 MiB log: page faults included
 //   append/vrrl_prefault           a fresh log opened with {.prefault = true} (MAP_POPULATE)
 //   append/vrrl_sync_every_N       append, and sync() every N records

@@ -28,13 +28,14 @@ import os
 import re
 import statistics
 import sys
+import textwrap
 
 SUFFIX = re.compile(r"/(iterations:\d+|manual_time|real_time|repeats:\d+)")
 NS_PER_UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 BIG_SLOTS = 1048576
 SMALL_SLOTS = 4096
 # Display order of the single-writer append variants (others follow, by name).
-APPEND_ORDER = ["vrrl", "vrrl_prefault", "vrrl_cold", "vrrl_sync_every_4096", "vrrl_sync_every_64", "memcpy_limit",
+APPEND_ORDER = ["vrrl", "vrrl_appender", "vrrl_prefault", "vrrl_cold", "vrrl_sync_every_4096", "vrrl_sync_every_64", "memcpy_limit",
                 "memcpy_limit_nt", "vrrl_nt_protocol", "lttng_ust", "spdlog_async", "spdlog_async_overrun",
                 "ofstream", "fwrite", "write", "pwrite", "seed_seek_write"]
 PEERS = {"lttng_ust", "spdlog_async", "spdlog_async_overrun"}
@@ -519,7 +520,9 @@ def plot_all(out_dir, summary, subtitle):
 
 
 def footer(fig, subtitle):
-    fig.text(0.01, 0.005, subtitle, fontsize=7, color="#555555", ha="left", va="bottom")
+    width = int(fig.get_figwidth() * 17)  # characters of 7-point text that fit across the figure
+    fig.text(0.01, 0.005, "\n".join(textwrap.wrap(subtitle, width)), fontsize=7, color="#555555", ha="left",
+             va="bottom")
 
 
 def plot_throughput(plt, summary, subtitle):
@@ -569,7 +572,7 @@ def plot_throughput(plt, summary, subtitle):
         ax2.grid(axis="x", which="both", alpha=0.25)
         ax2.set_xlim(right=ax2.get_xlim()[1] * 3)
     footer(fig, subtitle)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
@@ -602,7 +605,8 @@ def plot_latency(plt, summary, subtitle):
         ax.plot(xs, ys, style, color=color, lw=2.2 if vrrl else 1.3, label=label)
         ax.plot(max_x, max(r["max_ns"], 0.1), marker="o", color=color, markersize=4)
     ax.set_yscale("log")
-    ax.set_ylabel("ns per append (timer cost subtracted)")
+    ax.set_ylabel("ns per append" + (" (timer cost subtracted)" if latency.get("timer_subtracted") else
+                                     " (timer cost included)"))
     step = latency.get("timer_step_ns")
     if step:
         ax.axhline(step, color="#999999", lw=0.8, ls=":")
@@ -615,7 +619,7 @@ def plot_latency(plt, summary, subtitle):
     ax.grid(which="both", alpha=0.25)
     ax.legend(loc="upper left", fontsize=7, ncol=3, framealpha=0.85)
     footer(fig, subtitle)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
@@ -645,7 +649,10 @@ def plot_durability(plt, summary, subtitle):
     ax.set_title(f"Append latency at {paced[0]['rate'] if paced else '10M'}/s while the log is made durable every 10 ms",
                  fontsize=9)
     ax.grid(which="both", alpha=0.25)
-    ax.legend(loc="upper left", fontsize=7)
+    if paced:
+        ax.legend(loc="upper left", fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no sync/periodic_10ms rows in this run", ha="center", transform=ax.transAxes, fontsize=8)
 
     ax = axes[1]
     flat = [r for r in rows if r["rate"] == "max"]
@@ -734,7 +741,7 @@ def plot_scaling(plt, summary, subtitle):
     ax.grid(which="both", alpha=0.25)
     ax.legend(fontsize=8, loc="lower left")
     footer(fig, subtitle)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
