@@ -354,12 +354,17 @@ class Table:
         return "\n".join(out)
 
     def markdown(self):
+        """The range column joins the figure before it: '3.66 [3.51-3.90]'."""
+        merge = {i for i, c in enumerate(self.columns) if c == "[min-max]" and i > 0}
+        joined = lambda cells: [(f"{c} {cells[i + 1]}".strip() if i + 1 in merge else c)
+                                for i, c in enumerate(cells) if i not in merge]
+        columns = joined(self.columns)
         out = [f"**{self.title}**", ""]
         if self.note:
             out += [self.note, ""]
-        out.append("| " + " | ".join(self.columns) + " |")
-        out.append("| --- |" + " ---: |" * (len(self.columns) - 1))
-        out.extend("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in self.rows)
+        out.append("| " + " | ".join(columns) + " |")
+        out.append("| --- |" + " ---: |" * (len(columns) - 1))
+        out.extend("| " + " | ".join(c.replace("|", "\\|") for c in joined(r)) + " |" for r in self.rows)
         return "\n".join(out)
 
 
