@@ -38,7 +38,7 @@ std::filesystem::path fresh_path(const std::string& name) {
 
 void report_records(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * format::record_bytes));
+  state.SetBytesProcessed(static_cast<std::int64_t>(static_cast<std::uint64_t>(state.iterations()) * format::record_bytes));
   state.counters["records_per_iteration"] = 1;
 }
 
@@ -189,7 +189,7 @@ void register_append_benchmarks() {
   slots(benchmark::RegisterBenchmark("append/vrrl_appender", append_vrrl_local_state));
   same_records(benchmark::RegisterBenchmark("append/vrrl_cold", [](benchmark::State& s) { append_vrrl_fresh(s, false); }));
   same_records(benchmark::RegisterBenchmark("append/vrrl_prefault", [](benchmark::State& s) { append_vrrl_fresh(s, true); }));
-  for (const std::uint64_t every : {64, 4096}) {
+  for (const std::uint64_t every : {std::uint64_t{64}, std::uint64_t{4096}}) {
     fewer_records(benchmark::RegisterBenchmark(("append/vrrl_sync_every_" + std::to_string(every)).c_str(),
                                                append_vrrl_sync_every, every));
   }

@@ -32,7 +32,7 @@ namespace {
 std::uint64_t run_records() { return std::min(records_per_run(), big_log_slots); }
 
 void report_run(benchmark::State& state, std::uint64_t records) {
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * records));
+  state.SetItemsProcessed(static_cast<std::int64_t>(static_cast<std::uint64_t>(state.iterations()) * records));
   state.counters["records_per_iteration"] = static_cast<double>(records);
 }
 

@@ -194,7 +194,7 @@ void periodic_sync(benchmark::State& state, const DurabilityVariant* variant, st
   }
 
   const std::uint64_t mean_gap = rate == 0 ? 64 : 4;
-  std::vector<std::uint64_t> samples(static_cast<std::size_t>(state.max_iterations / mean_gap * 2 + 1024));
+  std::vector<std::uint64_t> samples(static_cast<std::size_t>(state.max_iterations) / mean_gap * 2 + 1024);
   std::size_t sampled = 0;
   Sampler sampler(mean_gap);
   const std::uint64_t syncs_before = syncer ? syncer->syncs() : 0;
