@@ -29,8 +29,9 @@
 // the cursor modulo capacity and writes a record (magic included) with one
 // write(2) and no clear first. Then a copy also counts only if the writer has
 // not been at that slot since the read began (the cursor is the seed's next
-// slot) and the copy took less time than the seed needs for a whole lap
-// (capacity appends of four system calls each); otherwise it is retried later.
+// slot) and a second copy after the cursor check is the same; otherwise it is
+// retried later. A seed that laps the whole ring during one read may make a
+// snapshot show a newer record in place of an older one; never a torn one.
 // The record under the seed's cursor is accepted only once the file has not
 // been written for a second (then it is the oldest record, not one being
 // written): on a live seed log it waits, on a quiet one it costs a
