@@ -41,11 +41,9 @@
 #include <vrrl/format.hpp>
 #include <vrrl/record.hpp>
 #include <vrrl/replay.hpp>
+#include <vrrl/version.hpp>
 
 namespace vrrl {
-
-// The library's own version, independent of the file format version.
-inline constexpr std::string_view version = "0.1.0";
 
 namespace detail {
 class MappedLog;  // lib/mapped_log.hpp: open, validate, lock, map; the cold paths
