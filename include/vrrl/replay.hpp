@@ -1,6 +1,8 @@
 // Zero-copy replay: a range over the slots of a mapped log, oldest first.
 #pragma once
 
+#include <vrrl/export.hpp>  // first: the C++20 check
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -42,7 +44,7 @@ struct ReplayReport {
 // Lifetime: the range and every RecordView it yields point into the mapping of
 // the RingLog / LogReader that made it; they are valid only while that object
 // is alive and not moved from. No record is copied.
-class ReplayRange {
+class VRRL_EXPORT ReplayRange {
  public:
   class iterator {
    public:

@@ -9,8 +9,9 @@ usage: check_consumer.py VRRL_SOURCE_ROOT VRRL_BUILD_ROOT
    nothing of vrrl's in the parent's `meson install`; -Dvrrl:NAME=enabled
    turns the parts back on.
 2. Installed: `meson install --destdir` of VRRL_BUILD_ROOT (the build being
-   tested, nothing rebuilt). Files, SONAME, exported symbols, every header on
-   its own (and below C++20), the consumer built with CMake both ways and with
+   tested, nothing rebuilt). Files, SONAME, exported symbols (vrrl's, all of
+   them, no Boost), every header on its own (and below C++20: "vrrl needs
+   C++20" first), the consumer built with CMake both ways and with
    pkg-config, `man vrrl`, the bash completion.
 Offline (--wrap-mode=nodownload); everything happens in a temporary directory.
 """
@@ -39,10 +40,10 @@ def fail(what):
     sys.exit(f"FAILED: {what}")
 
 
-def check(condition, what):
+def check(condition, what, details=""):
     if not condition:
-        fail(what)
-    print("ok:", what.split("\n")[0])
+        fail(f"{what}\n{details}")
+    print("ok:", what)
 
 
 def introspect(build_dir, what):
@@ -51,6 +52,16 @@ def introspect(build_dir, what):
 
 def option_value(build_dir, name):
     return next(o["value"] for o in introspect(build_dir, "--buildoptions") if o["name"] == name)
+
+
+def symbols(*nm_command, types=None):
+    """Demangled symbol names from an nm command, optionally only those of the given type letters."""
+    names = set()
+    for line in run(*nm_command).stdout.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and (types is None or parts[1] in types):
+            names.add(parts[2])
+    return names
 
 
 def commands_of(vrrl, env):
@@ -82,17 +93,17 @@ def meson_parent(work):
 
     build, targets, tests, installed = setup("build")
     check(targets == [("vrrl", "static library")],
-          f"as a subproject vrrl builds its static library and nothing else (got {targets})")
-    check(tests == ["consumer"], f"the parent's `meson test --list` is its own test only (got {tests})")
+          "as a subproject vrrl builds its static library and nothing else", f"got {targets}")
+    check(tests == ["consumer"], "the parent's `meson test --list` is its own test only", f"got {tests}")
     check(installed == [os.path.join(option_value(build, "prefix"), option_value(build, "bindir"), "consumer")],
-          f"the parent's install plan is its own binary only (got {installed})")
+          "the parent's install plan is its own binary only", f"got {installed}")
 
     run("ninja", "-C", build)
     destdir = os.path.join(work, "parent-destdir")
     run("meson", "install", "-C", build, "--no-rebuild", "--destdir", destdir, "--quiet")
     files = sorted(os.path.relpath(os.path.join(d, f), destdir) for d, _, fs in os.walk(destdir) for f in fs)
     check(len(files) == 1 and files[0].endswith("/consumer"),
-          f"`meson install` of the parent installs nothing of vrrl's (got {files})")
+          "`meson install` of the parent installs nothing of vrrl's", f"got {files}")
     binary = os.path.join(destdir, files[0])
     needed = run("readelf", "-d", binary).stdout
     check("libvrrl" not in needed, "the parent's binary links vrrl statically: nothing of vrrl's to install")
@@ -101,14 +112,15 @@ def meson_parent(work):
     _, targets, tests, installed = setup("build-examples", "-Dvrrl:examples=enabled")
     names = [name for name, _ in targets]
     check("readme_example" in names and "vrrl" in names and not any(n.endswith("_test") for n in names),
-          f"-Dvrrl:examples=enabled adds the examples, and only them (got {names})")
+          "-Dvrrl:examples=enabled adds the examples, and only them", f"got {names}")
 
     _, targets, tests, installed = setup("build-all", "-Dvrrl:tests=enabled", "-Dvrrl:tools=enabled",
                                          "-Dvrrl:install=enabled")
     types = dict(targets)
     check(types.get("vrrl") == "executable" and any(name.endswith("_test") for name in types),
           "-Dvrrl:tests=enabled -Dvrrl:tools=enabled build vrrl's tests and its CLI in the parent")
-    check(any(test.startswith("vrrl:") for test in tests), "... and the parent's `meson test --list` shows vrrl's tests")
+    check(any(test.startswith("vrrl:") for test in tests),
+          "... and the parent's `meson test --list` shows vrrl's tests")
     check(any(path.endswith("/bin/vrrl") for path in installed) and any("/include/vrrl" in p for p in installed),
           "-Dvrrl:install=enabled installs vrrl's CLI and headers with the parent")
 
@@ -129,10 +141,14 @@ def installed_package(work):
     env = dict(os.environ, LD_LIBRARY_PATH=libdir, PATH=os.path.join(prefix, "bin") + os.pathsep + os.environ["PATH"])
 
     # Files and the SONAME.
-    source_headers = sorted(h for h in os.listdir(os.path.join(source_root, "include", "vrrl")) if h.endswith(".hpp"))
-    headers = sorted(h for h in os.listdir(os.path.join(includedir, "vrrl")) if h.endswith(".hpp"))
+    def headers_under(root):
+        return sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs
+                      if f.endswith(".hpp"))
+
+    source_headers = headers_under(os.path.join(source_root, "include", "vrrl"))
+    headers = headers_under(os.path.join(includedir, "vrrl"))
     check(headers == sorted(source_headers + ["version.hpp"]),
-          f"every public header and the generated version.hpp are installed (got {headers})")
+          "every public header and the generated version.hpp are installed", f"got {headers}")
     for name in ["pkgconfig/vrrl.pc", "cmake/vrrl/vrrlConfig.cmake", "cmake/vrrl/vrrlConfigVersion.cmake",
                  f"libvrrl.so.{version}"]:
         check(os.path.isfile(os.path.join(libdir, name)), f"{name} is installed")
@@ -143,13 +159,35 @@ def installed_package(work):
     with open(os.path.join(includedir, "vrrl", "version.hpp")) as version_hpp:
         check(f'version = "{version}"' in version_hpp.read(), f"vrrl::version is the project version {version}")
 
-    # Each installed header compiles on its own.
+    # Exported symbols: vrrl's own, all of them, and nothing else (Boost.Interprocess is private).
+    exported = symbols("nm", "-D", "--defined-only", "-C", shared)
+    check(not [name for name in exported if "boost::" in name],
+          f"`nm -D --defined-only libvrrl.so` lists no boost:: symbol (of {len(exported)})")
+    vrrl_owned = ("vrrl::", "typeinfo for vrrl::", "typeinfo name for vrrl::", "vtable for vrrl::")
+    foreign = sorted(name for name in exported if not name.startswith(vrrl_owned))
+    check(not foreign, "libvrrl.so exports vrrl's symbols only", "\n".join(foreign))
+    static = os.path.join(libdir, "libvrrl.a")
+    if os.path.exists(static):
+        defined = symbols("nm", "--defined-only", "-C", "--extern-only", static, types="T")
+        public = {name for name in defined if name.startswith("vrrl::") and not name.startswith("vrrl::detail::")}
+        hidden = sorted(public - set(exported))
+        check(not hidden, "every function lib/ defines in namespace vrrl (outside vrrl::detail) is exported",
+              "Fix: mark their classes or declarations VRRL_EXPORT (include/vrrl/export.hpp):\n" + "\n".join(hidden))
+
+    # Each installed header compiles on its own, and below C++20 says so first.
+    source = os.path.join(work, "header.cpp")
     for header in headers:
-        source = os.path.join(work, "header.cpp")
         with open(source, "w") as out:
             out.write(f"#include <vrrl/{header}>\n")
         run(cxx, "-std=c++20", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-fsyntax-only", f"-I{includedir}", source)
-    check(True, f"each of the {len(headers)} installed headers compiles on its own (C++20, -Wall -Wextra -Werror)")
+        if "/" in header:
+            continue  # detail/ is reached through the others
+        errors = run(cxx, "-std=c++17", "-fsyntax-only", f"-I{includedir}", source, expect_failure=True).stderr
+        first = next((line for line in errors.splitlines() if ": error:" in line), "")
+        if "vrrl needs C++20" not in first:
+            fail(f"<vrrl/{header}> with -std=c++17: the first error is not \"vrrl needs C++20\" but\n{errors}")
+    check(True, f"each of the {len(headers)} installed headers compiles on its own (C++20, -Wall -Wextra -Werror), "
+                "and with -std=c++17 fails first with \"vrrl needs C++20\"")
 
     # pkg-config, as README shows it (the sysroot maps the .pc's prefix into destdir).
     pkg_env = dict(env, PKG_CONFIG_PATH=os.path.join(libdir, "pkgconfig"), PKG_CONFIG_SYSROOT_DIR=destdir)
@@ -167,12 +205,22 @@ def installed_package(work):
         run("cmake", "--build", build, env=env)
         return run(os.path.join(build, "consumer"), os.path.join(work, name + ".vrrl")).stdout.strip()
 
-    print(cmake_consumer("cmake-find-package", f"-DCMAKE_PREFIX_PATH={prefix}", f"-DVRRL_CONSUMER_WANTS={major}.{minor}"),
+    print(cmake_consumer("cmake-find-package", f"-DCMAKE_PREFIX_PATH={prefix}",
+                         f"-DVRRL_CONSUMER_WANTS={major}.{minor}"),
           "(CMake find_package)")
+    needed = run("readelf", "-d", os.path.join(work, "cmake-find-package", "consumer")).stdout
+    check(f"[libvrrl.so.{soversion}]" in needed,
+          f"vrrl::vrrl links the shared library: the consumer needs libvrrl.so.{soversion}")
+    if os.path.exists(os.path.join(libdir, "libvrrl.a")):
+        print(cmake_consumer("cmake-static", f"-DCMAKE_PREFIX_PATH={prefix}", "-DVRRL_CONSUMER_STATIC=ON"),
+              "(CMake find_package, vrrl::vrrl_static)")
+        check("libvrrl" not in run("readelf", "-d", os.path.join(work, "cmake-static", "consumer")).stdout,
+              "vrrl::vrrl_static links libvrrl.a")
     newer = f"{major}.{int(minor) + 1}" if major == "0" else f"{int(major) + 1}.0"
     refused = cmake_consumer("cmake-too-new", f"-DCMAKE_PREFIX_PATH={prefix}", f"-DVRRL_CONSUMER_WANTS={newer}",
                              expect_failure=True)
-    check("compatible with requested version" in " ".join(refused.split()), f"find_package(vrrl {newer}) refuses vrrl {version}")
+    check("compatible with requested version" in " ".join(refused.split()),
+          f"find_package(vrrl {newer}) refuses vrrl {version}")
     print(cmake_consumer("cmake-pkg-config", "-DVRRL_CONSUMER_PKG_CONFIG=ON", env=pkg_env),
           "(CMake pkg_check_modules IMPORTED_TARGET)")
 
@@ -210,7 +258,7 @@ complete_words vrrl dump --format ''
 complete_words vrrl --v
 """
     lines = run("bash", "--norc", "--noprofile", "-c", script, env=env).stdout.splitlines()
-    check(lines[0].split() == commands, f"bash completion of `vrrl <TAB>` is the command list (got {lines[0]})")
+    check(lines[0].split() == commands, "bash completion of `vrrl <TAB>` is the command list", f"got {lines[0]}")
     check(lines[1].split() == [c for c in commands if c.startswith("i")], f"`vrrl i<TAB>` gives {lines[1]}")
     check(lines[2].split() == ["--format", "--from"], f"`vrrl dump --f<TAB>` gives {lines[2]}")
     check(lines[3].split() == ["jsonl", "csv", "table"], f"`vrrl dump --format <TAB>` gives {lines[3]}")
