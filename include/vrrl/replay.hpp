@@ -25,7 +25,8 @@ enum class Recovery {
 namespace detail {
 // The error Recovery::strict raises for a foreign magic in `slot_index`
 // (header_mismatch, naming the slot).
-[[noreturn]] void throw_bad_slot(const std::filesystem::path& path, std::uint64_t slot_index, std::uint32_t magic);
+[[noreturn]] VRRL_EXPORT void throw_bad_slot(const std::filesystem::path& path, std::uint64_t slot_index,
+                                             std::uint32_t magic);
 }  // namespace detail
 
 // What a replay met besides records. Filled in as the range is iterated.
