@@ -20,6 +20,11 @@ void LogSource::poll(RecordSink& sink, std::size_t max_records) {
         expected = sequence + 1;
       },
       max_records);
+  if (result.implausible_cursor) {
+    throw Failure("the cursor of `" + reader_.path().string() + "` is " + std::to_string(reader_.appended()) +
+                      ", at or above 2^61: the header is damaged and nothing can be read by sequence",
+                  "let the log's writer open it again (it restarts the count), then ship it under another --name");
+  }
   if (result.resynced) {
     throw Failure("the cursor of `" + reader_.path().string() +
                       "` went backwards: the log was recreated (or is written by the Rust seed, which keeps the "

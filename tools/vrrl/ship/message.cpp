@@ -79,8 +79,8 @@ bool decode_message(std::span<const std::byte> payload, DecodedMessage& message,
     return false;
   }
   // Sequences stay below the cursor limit, so first + count cannot overflow.
-  if (message.count == 0 || message.first_sequence >= message_format::sequence_limit ||
-      message.count > message_format::sequence_limit - message.first_sequence) {
+  if (message.count == 0 || message.first_sequence >= format::max_cursor ||
+      message.count > format::max_cursor - message.first_sequence) {
     why = "it covers an impossible range (first sequence " + std::to_string(message.first_sequence) + ", count " +
           std::to_string(message.count) + ")";
     return false;
@@ -130,9 +130,7 @@ void RecordsMessageBuilder::start(std::uint64_t first_sequence) {
 void RecordsMessageBuilder::add(const RecordedSlot& slot, const FailureEvidence& evidence) {
   const std::size_t at = buffer_.size();
   buffer_.resize(at + format::record_bytes);
-  std::byte* record = buffer_.data() + at;
-  wire::store_le(record + format::record_offset::magic, format::record_magic);
-  wire::encode_body(record, slot, evidence);
+  wire::encode_record(buffer_.data() + at, format::record_magic, slot, evidence);
   ++count_;
 }
 

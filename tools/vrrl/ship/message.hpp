@@ -39,9 +39,6 @@ inline constexpr std::array<char, 4> magic{'V', 'R', 'S', 'H'};
 inline constexpr std::uint8_t version = 1;
 inline constexpr std::size_t header_bytes = 32;
 inline constexpr std::uint64_t max_records = 4096;  // 256 KiB of records: well under NATS's 1 MiB default payload
-// Sequences are header cursors, which stay below 2^61 (a cursor at or above it
-// is damage, PLAN.md "Cursor limit"); first + count is then never near overflow.
-inline constexpr std::uint64_t sequence_limit = std::uint64_t{1} << 61;
 struct offset {
   static constexpr std::size_t magic = 0;
   static constexpr std::size_t version = 4;
