@@ -63,7 +63,8 @@ std::optional<std::int64_t> parse_since(const std::string& text, std::int64_t no
   }
   if (*rest != '\0') return std::nullopt;
   const time_t seconds = ::timegm(&parts);
-  if (seconds < 0) return std::nullopt;
+  // Nanoseconds since the epoch in an int64 end in 2262.
+  if (seconds < 0 || seconds >= 9'223'372'036) return std::nullopt;
   return static_cast<std::int64_t>(seconds) * 1'000'000'000 + fraction_ns;
 }
 

@@ -73,6 +73,7 @@ struct Shipper::Batch {
   bool awaiting_ack = false;  // published, its Ack not in yet
   bool done = false;          // in the stream: may be retired once all before it are
   bool sent_once = false;     // a copy may have been stored already
+  unsigned sends = 0;         // publishes of these bytes (under this id) by this run
   unsigned attempts = 0;
   Clock::time_point resend_at{};
   std::optional<std::uint64_t> duplicate_of;  // the original's stream sequence, while it is to be checked
@@ -150,6 +151,7 @@ void Shipper::send(Stream& stream, Batch& batch) {
   if (publisher_.publish(batch.ticket, batch.id, batch.payload, error)) {
     batch.awaiting_ack = true;
     batch.sent_once = true;
+    ++batch.sends;
   } else {
     schedule_resend(batch, error);
   }
@@ -158,9 +160,9 @@ void Shipper::send(Stream& stream, Batch& batch) {
 void Shipper::schedule_resend(Batch& batch, const std::string& error) {
   batch.awaiting_ack = false;
   ++batch.attempts;
-  // 100 ms, doubling, at most 2 s: quick after a blip, gentle during an outage.
-  const auto delay = std::chrono::milliseconds(100) * (1u << std::min(batch.attempts - 1, 4u));
-  batch.resend_at = Clock::now() + std::min(delay, std::chrono::milliseconds(2000));
+  // Doubling from retry_delay up to max_retry_delay: quick after a blip, gentle during an outage.
+  const auto delay = options_.retry_delay * (1u << std::min(batch.attempts - 1, 5u));
+  batch.resend_at = Clock::now() + std::min(delay, options_.max_retry_delay);
   last_error_ = error;
 }
 
@@ -200,7 +202,7 @@ void Shipper::verify_duplicate(Stream& stream, Batch& batch) {
   try {
     original = publisher_.stored_payload(*batch.duplicate_of);
   } catch (const Unavailable& e) {
-    batch.resend_at = Clock::now() + std::chrono::milliseconds(500);  // resend_due() checks again
+    batch.resend_at = Clock::now() + options_.retry_delay * 5;  // checked again in resend_due()
     last_error_ = e.what();
     return;
   }
@@ -251,7 +253,10 @@ void Shipper::verify_duplicate(Stream& stream, Batch& batch) {
     // The previous run stored [first, stored_end): continue after it.
     batch.end = std::min(batch.end, stored_end);
     batch.done = true;
-    if (stored.kind == MessageKind::records) stats_.already_stored += stored_end - batch.first;
+    // Sent more than once: most likely our own first copy, not the previous run's (for the summary only).
+    if (stored.kind == MessageKind::records) {
+      (batch.sends > 1 ? stats_.records : stats_.already_stored) += stored_end - batch.first;
+    }
     stream.source->seek(stored_end);
     return;
   }
@@ -355,7 +360,10 @@ void Shipper::print_progress() {
 
 ShipStats Shipper::run(const volatile std::sig_atomic_t& stop) {
   started_ = last_progress_ = last_report_ = Clock::now();
-  for (auto& stream : streams_) stream->target = stream->source->end();
+  for (auto& stream : streams_) {
+    stream->target = stream->source->end();
+    stream->written_at = started_ - options_.cursor_interval;  // the first acknowledgement is written at once
+  }
   bool stopping = false;
   bool idle = false;
   Clock::time_point drain_deadline{};

@@ -16,7 +16,8 @@
 //     less than the message makes the shipper send the rest as a new message;
 //     one with different records is an error (two shippers under one name).
 //   * The cursor file advances to the first unacknowledged sequence, after
-//     the acknowledgements, at most every `cursor_interval`, and at the end.
+//     the acknowledgements: at the first one, then at most every
+//     `cursor_interval`, and at the end.
 //   * After a start, each stream first probes: one message at a time until one
 //     is stored as new. The previous run may have stored messages beyond the
 //     cursor file (acknowledged, cursor not yet written) with other batch
@@ -45,6 +46,8 @@ struct ShipperOptions {
   bool once = false;  // ship what is there when run() starts, then return
   std::chrono::milliseconds poll_interval{20};
   std::chrono::milliseconds cursor_interval{100};
+  std::chrono::milliseconds retry_delay{100};       // before the first resend; doubles per attempt
+  std::chrono::milliseconds max_retry_delay{2000};
   std::chrono::seconds max_outage{60};        // no acknowledgement for this long while messages wait: give up
   std::chrono::milliseconds drain_timeout{10'000};  // on stop: how long to wait for outstanding acknowledgements
   std::chrono::seconds progress_interval{0};  // 0: no progress lines
