@@ -511,7 +511,7 @@ TEST_CASE("a shipper killed mid-run and restarted with other batch sizes publish
     log.append(4000);
     MemoryStream stream;
     {
-      FaultyPublisher killed(stream, {.lose_ack = 0.3, .reorder = 4, .kill_after = 20 + seed}, seed);
+      FaultyPublisher killed(stream, {.lose_ack = 0.3, .reorder = 4, .kill_after = 10 + seed % 20}, seed);
       CHECK_THROWS_AS(ship_once(log, killed, 37 + seed), Killed);
     }
     log.append(1000);
