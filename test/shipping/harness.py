@@ -324,6 +324,27 @@ def expected_record(sequence):
                        sequence & 0xFFFFFFFF, mix32(key, 8), key % 5, mix32(key, 9), mix64(key))
 
 
+def write_segment(path, capacity, first, count):
+    """A recording segment written by hand: a v1 log whose cursor is the stream's count (first + count),
+    holding ship_writer's records first .. first + count - 1 in slots (s - first)."""
+    with open(path, "wb") as out:
+        out.write(b"VRRL0001" + struct.pack("<IIQQ", 1, 0, capacity, first + count))
+        for sequence in range(first, first + count):
+            out.write(expected_record(sequence))
+        out.write(bytes(64 * (capacity - count)))
+
+
+def write_recording(directory, capacity, streams):
+    """streams: {name: [(first, count), ...]} -> a recording directory (PLAN.md layout)."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "vrrl-recording.txt"), "w") as out:
+        out.write(f"vrrl-recording 1\n# written by the shipping tests\nsegment-format v1\nsegment-capacity {capacity}\n")
+    for name, segments in streams.items():
+        os.makedirs(os.path.join(directory, name), exist_ok=True)
+        for first, count in segments:
+            write_segment(os.path.join(directory, name, f"{first:020d}.vrrl"), capacity, first, count)
+
+
 def check_stream_contents(client, stream, source, name, appended):
     """The oracle: the stream holds every sequence of (source, name) below `appended` exactly once, as a
     record equal to what ship_writer appended or inside a gap message. Returns (records, lost, messages)."""

@@ -264,6 +264,52 @@ def case_cluster_node_kill(t):
     check_round_trip(client, log, appended, [node.url for node in nodes], os.path.join(t, "pulled"))
 
 
+def case_recording_directory(t):
+    """A recording: each stream directory ships as its own name, segments in order; a deleted or missing
+    segment is announced lost; a stream that appears while following is picked up."""
+    run = os.path.join(t, "RUN")
+    harness.write_recording(run, 1024, {
+        "worker-1": [(0, 1024), (1024, 1024), (2048, 453)],  # 2501 records, the newest segment partial
+        "worker-2": [(2048, 53)],                          # 0..2047 deleted by retention before shipping
+        "worker-3": [(0, 1024), (2048, 1024), (3072, 29)],  # the segment at 1024 is missing
+    })
+    server = NatsServer(t, "n1")
+    server.wait_ready()
+    result = vrrl("ship", run, "--server", server.url, "--stream", "FLEET", "--source-id", SOURCE, "--once", expect=0)
+    check("(3 streams)" in result.stdout and "4631 records shipped" in result.stdout
+          and "3072 sequences announced lost" in result.stdout, result.stdout)
+    client = JetStreamClient(server.port)
+    expected = {"worker-1": (2501, 0), "worker-2": (53, 2048), "worker-3": (2077, 1024)}
+    for name, (records, lost) in expected.items():
+        appended = records + lost
+        check(check_stream_contents(client, "FLEET", SOURCE, name, appended)[:2] == (records, lost), name)
+    again = vrrl("ship", run, "--server", server.url, "--stream", "FLEET", "--source-id", SOURCE, "--once", expect=0)
+    check("0 records shipped in 0 messages" in again.stdout, again.stdout)
+
+    pulled = pull([server.url], os.path.join(t, "pulled"), "--capacity", "8192")
+    for name, (records, lost) in expected.items():
+        check(pulled_tally(pulled, name) == (records, lost, 0, 0), pulled.stdout)
+        segments = sorted(f for f in os.listdir(os.path.join(run, name)) if f.endswith(".vrrl"))
+        source_dump = "".join(dump(os.path.join(run, name, segment)) for segment in segments)
+        check(dump(os.path.join(t, "pulled", SOURCE, f"{name}.vrrl")) == source_dump, f"{name} dumps differently")
+
+    # Following: a stream directory created later is shipped too.
+    shipper = start_shipper(run, [server.url])
+    harness.write_recording(run, 1024, {"worker-4": [(0, 700)]})
+    cursor = os.path.join(run, "worker-4", ".ship-FLEET.cursor")
+
+    def worker_4_shipped():
+        try:
+            return "next-sequence 700\n" in open(cursor).read()
+        except FileNotFoundError:
+            return False
+
+    wait_for(worker_4_shipped, "the new stream to be shipped", timeout=60)
+    os.kill(shipper.pid, signal.SIGTERM)
+    check(shipper.wait(timeout=60) == 0, open(f"{run}.ship.err").read())
+    check(check_stream_contents(client, "FLEET", SOURCE, "worker-4", 700)[:2] == (700, 0), "worker-4")
+
+
 def case_tls_and_auth(t):
     """TLS with a CA made here, token and user/password authorization; secrets never printed."""
     ca, cert, key = harness.make_certificates(t)

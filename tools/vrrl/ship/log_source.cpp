@@ -9,9 +9,10 @@ LogSource::LogSource(const std::filesystem::path& log, std::string name, std::op
 
 std::uint32_t LogSource::capacity() const noexcept { return static_cast<std::uint32_t>(reader_.capacity()); }
 
-void LogSource::poll(RecordSink& sink, std::size_t max_records) {
-  std::uint64_t expected = follower_.position();
-  const PollResult result = follower_.poll(
+void poll_follower(Follower& follower, const LogReader& reader, RecordSink& sink, std::size_t max_records,
+                   const std::string& name) {
+  std::uint64_t expected = follower.position();
+  const PollResult result = follower.poll(
       [&](std::uint64_t sequence, const RecordedSlot& slot, const FailureEvidence& evidence) {
         // The Follower skips what it lost (lapped, never completed) and says
         // how many; the skipped range is exactly the jump in sequence.
@@ -21,19 +22,23 @@ void LogSource::poll(RecordSink& sink, std::size_t max_records) {
       },
       max_records);
   if (result.implausible_cursor) {
-    throw Failure("the cursor of `" + reader_.path().string() + "` is " + std::to_string(reader_.appended()) +
+    throw Failure("the cursor of `" + reader.path().string() + "` is " + std::to_string(reader.appended()) +
                       ", at or above 2^61: the header is damaged and nothing can be read by sequence",
                   "let the log's writer open it again (it restarts the count), then ship it under another --name");
   }
   if (result.resynced) {
-    throw Failure("the cursor of `" + reader_.path().string() +
+    throw Failure("the cursor of `" + reader.path().string() +
                       "` went backwards: the log was recreated (or is written by the Rust seed, which keeps the "
                       "cursor modulo its capacity), so its sequence numbers start again and would collide with "
-                      "those already shipped as " + name_,
+                      "those already shipped as " + name,
                   "ship the new log under another --name, or delete its cursor file to ship it from the start "
                   "under the same name into a new --stream");
   }
-  if (follower_.position() != expected) sink.on_lost(expected, follower_.position() - expected);
+  if (follower.position() != expected) sink.on_lost(expected, follower.position() - expected);
+}
+
+void LogSource::poll(RecordSink& sink, std::size_t max_records) {
+  poll_follower(follower_, reader_, sink, max_records, name_);
 }
 
 }  // namespace vrrl::ship

@@ -13,6 +13,12 @@
 
 namespace vrrl::ship {
 
+// Polls `follower` (over `reader`) once and passes records and lost ranges
+// to `sink`. Throws ship::Failure when the log's count went backwards or is
+// damaged: its sequences would collide with those already shipped as `name`.
+void poll_follower(Follower& follower, const LogReader& reader, RecordSink& sink, std::size_t max_records,
+                   const std::string& name);
+
 class LogSource final : public RecordSource {
  public:
   // Opens `log` read-only (no lock: the writer is never slowed) and starts at
@@ -26,7 +32,7 @@ class LogSource final : public RecordSource {
   void poll(RecordSink& sink, std::size_t max_records) override;
   [[nodiscard]] std::uint64_t position() const noexcept override { return follower_.position(); }
   void seek(std::uint64_t sequence) override { follower_ = Follower(reader_, sequence); }
-  [[nodiscard]] std::uint64_t end() const noexcept override { return reader_.appended(); }
+  [[nodiscard]] std::uint64_t end() override { return reader_.appended(); }
 
  private:
   const std::string name_;

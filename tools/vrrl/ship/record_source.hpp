@@ -42,7 +42,7 @@ class RecordSource {
   // Continue from `sequence` (which is in the stream already, or about to be).
   virtual void seek(std::uint64_t sequence) = 0;
   // One past the newest sequence written so far.
-  [[nodiscard]] virtual std::uint64_t end() const noexcept = 0;
+  [[nodiscard]] virtual std::uint64_t end() = 0;
 };
 
 }  // namespace vrrl::ship

@@ -1,5 +1,6 @@
-// vrrl ship LOG --server URL --stream NAME: follow a log and publish its
-// records to a NATS JetStream stream, exactly once, resuming where it stopped.
+// vrrl ship LOG|DIR --server URL --stream NAME: follow a log (or every stream
+// of a recording) and publish its records to a NATS JetStream stream, exactly
+// once, resuming where it stopped.
 #include <signal.h>
 
 #include <cinttypes>
@@ -9,6 +10,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <vrrl/ring_log.hpp>
@@ -21,6 +23,7 @@
 #include "message.hpp"
 #include "names.hpp"
 #include "nats_transport.hpp"
+#include "recording_source.hpp"
 #include "shipper.hpp"
 
 namespace vrrl::cli {
@@ -79,16 +82,20 @@ std::string checked_name(const ShipOptions& options) {
   return name;
 }
 
-std::filesystem::path cursor_path(const ShipOptions& options, const std::string& name) {
+// Beside the log (LOG.ship-STREAM.cursor), inside a recording's stream
+// directory as a dotfile readers ignore (.ship-STREAM.cursor), or in --cursor-dir.
+std::filesystem::path cursor_path(const ShipOptions& options, const std::string& name, bool in_recording) {
   const std::string suffix = ".ship-" + options.stream + ".cursor";
   if (options.cursor_dir) return *options.cursor_dir / (name + suffix);
+  if (in_recording) return options.input / name / suffix;
   return options.input.string() + suffix;
 }
 
 // Where to start: the cursor file's position, after checking that it belongs
-// to this log and shipper, or the log's first sequence.
+// to this log and shipper, or the stream's first sequence. `appended` is how
+// far the log or stream has been written.
 std::uint64_t start_position(const ship::CursorFile& cursor_file, const std::string& source_id,
-                             const std::string& name, const std::filesystem::path& log) {
+                             const std::string& name, const std::filesystem::path& log, std::uint64_t appended) {
   const auto cursor = cursor_file.load();
   if (!cursor) return 0;
   if (cursor->source_id != source_id || cursor->stream_name != name) {
@@ -97,11 +104,10 @@ std::uint64_t start_position(const ship::CursorFile& cursor_file, const std::str
                         "pass the same --source-id and --name as before, or delete the cursor file to ship the log "
                         "afresh under the new names");
   }
-  const std::uint64_t appended = LogReader::open(log).appended();
   if (cursor->next_sequence > appended) {
     throw ship::Failure("the cursor file `" + cursor_file.path().string() + "` says sequence " +
                             std::to_string(cursor->next_sequence) + " was shipped, but `" + log.string() +
-                            "` has only " + std::to_string(appended) + " records: the log was recreated",
+                            "` has only " + std::to_string(appended) + " records: it was recreated",
                         "ship the new log under another --name (or into another --stream), then delete the "
                         "cursor file");
   }
@@ -140,20 +146,54 @@ int run_ship(const ShipOptions& options) {
   if (!ship::is_valid_subject(subject)) {
     throw UsageError("--subject `" + subject + "` is not a subject to publish on (tokens of [A-Za-z0-9_-] separated by '.')");
   }
-  if (std::filesystem::is_directory(options.input)) {
-    throw ship::Failure("`" + options.input.string() + "` is a directory; this vrrl ships single logs",
-                        "ship each log file of the recording (`vrrl ship DIR/STREAM/SEGMENT.vrrl --name STREAM`)");
+  const bool recording = std::filesystem::is_directory(options.input);
+  std::vector<ship::ShippedStream> streams;
+  std::uint32_t capacity = 1;
+  ship::DiscoverStreams discover;
+  std::string what;  // for the summary
+  if (recording) {
+    if (options.name) {
+      throw UsageError("--name names a single log; a recording's streams are named by their directories");
+    }
+    const ship::RecordingLayout layout = ship::read_recording_layout(options.input);
+    capacity = static_cast<std::uint32_t>(layout.segment_capacity);
+    auto shipped = std::make_shared<std::set<std::string>>();
+    auto open_stream = [options, source_id, layout](const std::string& name) {
+      ship::CursorFile cursor_file(cursor_path(options, name, true));
+      auto probe = std::make_unique<ship::RecordingStreamSource>(options.input / name, name, layout.segment_capacity, 0);
+      const std::uint64_t start = start_position(cursor_file, source_id, name, options.input / name, probe->end());
+      probe->seek(start);
+      return ship::ShippedStream{std::move(probe), std::move(cursor_file)};
+    };
+    for (const std::string& name : ship::recording_streams(options.input)) {
+      streams.push_back(open_stream(name));
+      shipped->insert(name);
+    }
+    discover = [options, shipped, open_stream] {
+      std::vector<ship::ShippedStream> added;
+      for (const std::string& name : ship::recording_streams(options.input)) {
+        if (shipped->insert(name).second) added.push_back(open_stream(name));
+      }
+      return added;
+    };
+    what = source_id + ":" + options.input.filename().string() + " (" + std::to_string(streams.size()) + " streams)";
+  } else {
+    const std::string name = checked_name(options);
+    ship::CursorFile cursor_file(cursor_path(options, name, false));
+    const std::uint64_t start =
+        start_position(cursor_file, source_id, name, options.input, LogReader::open(options.input).appended());
+    auto source = std::make_unique<ship::LogSource>(options.input, name, start);
+    capacity = source->capacity();
+    streams.push_back({std::move(source), std::move(cursor_file)});
+    what = source_id + ":" + name;
   }
-  const std::string name = checked_name(options);
-  ship::CursorFile cursor_file(cursor_path(options, name));
-  const std::uint64_t start = start_position(cursor_file, source_id, name, options.input);
-  auto source = std::make_unique<ship::LogSource>(options.input, name, start);
 
   ship::NatsLibrary library;  // outlives the publisher below
   ship::NatsSettings settings = nats_settings(options.connection, "vrrl ship");
-  settings.client_name = "vrrl ship " + source_id + ":" + name;
+  settings.client_name = "vrrl ship " + what;
   settings.max_pending = static_cast<int>(options.max_pending);
-  const ship::StreamIdentity identity{source_id, name, source->capacity()};
+  // The longest stream name a message can carry, for the size check against the stream's limit.
+  const ship::StreamIdentity identity{source_id, std::string(ship::max_name_bytes, 'x'), capacity};
   settings.largest_message = ship::message_bytes(identity, options.batch);
 
   ship::StreamRequirements requirements;
@@ -175,13 +215,11 @@ int run_ship(const ShipOptions& options) {
   shipper_options.max_outage = settings.max_outage;
   shipper_options.drain_timeout = 2 * settings.ack_timeout;
   shipper_options.progress_interval = std::chrono::seconds(options.stats ? 1 : 0);
-  std::vector<ship::ShippedStream> streams;
-  streams.push_back({std::move(source), std::move(cursor_file)});
-  ship::Shipper shipper(*publisher, std::move(streams), shipper_options);
+  ship::Shipper shipper(*publisher, std::move(streams), shipper_options, discover);
 
   install_stop_handlers();
   const ship::ShipStats stats = shipper.run(stop_requested);
-  print_summary(stats, source_id + ":" + name);
+  print_summary(stats, what);
   return exit_ok;
 }
 
@@ -195,9 +233,12 @@ Command add_ship_command(CLI::App& vrrl) {
       "batches, each with the id <source>:<name>:<first sequence> so the stream drops resent copies. Records\n"
       "overwritten before they could be shipped are announced in a gap message. The position is kept in\n"
       "LOG.ship-STREAM.cursor, written after the acknowledgements: a restart resumes without duplicates or\n"
-      "holes. Without --once it follows until SIGINT/SIGTERM, then waits for the outstanding acknowledgements.\n" +
+      "holes. Without --once it follows until SIGINT/SIGTERM, then waits for the outstanding acknowledgements.\n"
+      "A recording directory ships each stream directory as its own name (new ones are picked up while\n"
+      "following), reading its segments in order; the cursor files are DIR/STREAM/.ship-STREAM.cursor.\n" +
       connection_footer());
-  ship->add_option("LOG", options->input, "the log to ship")->required();
+  ship->add_option("LOG|DIR", options->input, "the log, or recording directory (every stream in it), to ship")
+      ->required();
   add_connection_options(*ship, options->connection);
   ship->add_option("--stream", options->stream, "the JetStream stream (created if missing)")->required();
   ship->add_option("--subject", options->subject, "subject to publish on (default: vrrl.<source id>)");

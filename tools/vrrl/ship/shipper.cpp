@@ -132,9 +132,17 @@ class Shipper::Stream final : public RecordSink {
   Clock::time_point written_at{};
 };
 
-Shipper::Shipper(Publisher& publisher, std::vector<ShippedStream> streams, ShipperOptions options)
-    : publisher_(publisher), options_(std::move(options)) {
-  for (ShippedStream& shipped : streams) streams_.push_back(std::make_unique<Stream>(std::move(shipped), options_));
+Shipper::Shipper(Publisher& publisher, std::vector<ShippedStream> streams, ShipperOptions options,
+                 DiscoverStreams discover)
+    : publisher_(publisher), options_(std::move(options)), discover_(std::move(discover)) {
+  for (ShippedStream& shipped : streams) add_stream(std::move(shipped));
+}
+
+void Shipper::add_stream(ShippedStream shipped) {
+  auto stream = std::make_unique<Stream>(std::move(shipped), options_);
+  stream->target = stream->source->end();
+  stream->written_at = Clock::now() - options_.cursor_interval;  // the first acknowledgement is written at once
+  streams_.push_back(std::move(stream));
 }
 
 Shipper::~Shipper() = default;
@@ -359,11 +367,8 @@ void Shipper::print_progress() {
 }
 
 ShipStats Shipper::run(const volatile std::sig_atomic_t& stop) {
-  started_ = last_progress_ = last_report_ = Clock::now();
-  for (auto& stream : streams_) {
-    stream->target = stream->source->end();
-    stream->written_at = started_ - options_.cursor_interval;  // the first acknowledgement is written at once
-  }
+  started_ = last_progress_ = last_report_ = last_discovery_ = Clock::now();
+  for (auto& stream : streams_) stream->target = stream->source->end();
   bool stopping = false;
   bool idle = false;
   Clock::time_point drain_deadline{};
@@ -380,6 +385,10 @@ ShipStats Shipper::run(const volatile std::sig_atomic_t& stop) {
       worked = true;
     }
     resend_due();
+    if (!stopping && !options_.once && discover_ && Clock::now() - last_discovery_ >= std::chrono::seconds(1)) {
+      last_discovery_ = Clock::now();
+      for (ShippedStream& shipped : discover_()) add_stream(std::move(shipped));
+    }
     if (!stopping) {
       const std::size_t before = in_flight();
       poll_sources();

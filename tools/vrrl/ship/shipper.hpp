@@ -28,6 +28,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,9 +73,14 @@ struct ShippedStream {
   CursorFile cursor_file;
 };
 
+// Streams that appeared since the last call (a recording gained a stream directory).
+using DiscoverStreams = std::function<std::vector<ShippedStream>()>;
+
 class Shipper {
  public:
-  Shipper(Publisher& publisher, std::vector<ShippedStream> streams, ShipperOptions options);
+  // Without `once`, `discover` (if given) is asked for new streams every second.
+  Shipper(Publisher& publisher, std::vector<ShippedStream> streams, ShipperOptions options,
+          DiscoverStreams discover = {});
   ~Shipper();
   Shipper(const Shipper&) = delete;
   Shipper& operator=(const Shipper&) = delete;
@@ -99,9 +105,13 @@ class Shipper {
   [[nodiscard]] std::size_t in_flight() const noexcept;
   [[nodiscard]] bool finished(bool stopping) const;
 
+  void add_stream(ShippedStream shipped);
+
   Publisher& publisher_;
   std::vector<std::unique_ptr<Stream>> streams_;
   const ShipperOptions options_;
+  DiscoverStreams discover_;
+  std::chrono::steady_clock::time_point last_discovery_;
   ShipStats stats_;
   std::uint64_t next_ticket_ = 1;
   std::chrono::steady_clock::time_point started_;
