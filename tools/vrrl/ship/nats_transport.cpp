@@ -48,6 +48,12 @@ std::string library_error(natsStatus status, const Secrets& secrets) {
   natsStatus ignored = NATS_OK;
   const char* text = nats_GetLastError(&ignored);
   std::string message = (text != nullptr && *text != '\0') ? text : natsStatus_GetText(status);
+  // libnats prefixes where in its sources the error arose, "(conn.c:2088): ": not for users.
+  const std::size_t close = message.find("): ");
+  if (message.rfind('(', 0) == 0 && close != std::string::npos && close < 40 &&
+      message.find(".c:") < close) {
+    message.erase(0, close + 3);
+  }
   return secrets.redact(message);
 }
 
@@ -238,7 +244,8 @@ class Connection {
       delay = std::min(delay * 2, std::chrono::milliseconds(3200));
     }
     throw Failure("no NATS server answered at " + servers + " after " + std::to_string(settings.connect_attempts) +
-                      " attempts over " + seconds_text(Clock::now() - started) + " (" + last_error + ")",
+                      (settings.connect_attempts == 1 ? " attempt" : " attempts") + " over " +
+                      seconds_text(Clock::now() - started) + " (" + last_error + ")",
                   "start nats-server there (with JetStream: -js), or correct --server (nats://HOST:PORT; for a "
                   "cluster, several separated by commas)");
   }
