@@ -213,6 +213,38 @@ def case_shipper_sigkill(t):
     check_round_trip(JetStreamClient(server.port), log, appended, [server.url], os.path.join(t, "pulled"))
 
 
+def case_server_restart(t):
+    """The only server killed mid-run and restarted on its store: the shipper waits, reconnects, resends
+    and nothing is stored twice; killed and left down, the shipper gives up after --max-outage."""
+    server = NatsServer(t, "n1")
+    server.wait_ready()
+    log = os.path.join(t, "run.vrrl")
+    write(log, 262144, 1)
+    shipper = start_shipper(log, [server.url])
+    writer = start_writer(log, 262144, 39999, 10000)
+    wait_for(lambda: shipped_position(log) >= 10000, "the shipper to pass 10000", timeout=60)
+    server.kill()
+    wait_for(lambda: "lost the connection" in open(f"{log}.ship.err").read(), "the shipper to notice", timeout=30)
+    server.start()
+    server.wait_ready()
+    appended = int(writer.communicate(timeout=120)[0])
+    wait_for(lambda: shipped_position(log) == appended, "the shipper to catch up", timeout=90)
+    stop_shipper(shipper, log)
+    check("reconnected to" in open(f"{log}.ship.err").read(), open(f"{log}.ship.err").read())
+    check_round_trip(JetStreamClient(server.port), log, appended, [server.url], os.path.join(t, "pulled"))
+
+    # Down for good: a bounded wait, then a clear error; the cursor file stays consistent.
+    write(log, 262144, 5000)
+    shipper = start_shipper(log, [server.url], "--max-outage", "3")
+    wait_for(lambda: shipped_position(log) > appended, "the second shipper to ship", timeout=30)
+    server.kill()
+    write(log, 262144, 5000)
+    code = shipper.wait(timeout=60)
+    err = open(f"{log}.ship.err").read()
+    check(code == 1 and "no acknowledgement from" in err and "for 3 s" in err and "Fix:" in err, err)
+    check(shipped_position(log) > appended, "the cursor file went backwards")
+
+
 def connected_node(nodes, client_name):
     """The node a client named `client_name` is connected to (from each node's /connz), or None."""
     for node in nodes:
