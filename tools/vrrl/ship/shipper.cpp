@@ -153,8 +153,7 @@ std::size_t Shipper::in_flight() const noexcept {
   return total;
 }
 
-void Shipper::send(Stream& stream, Batch& batch) {
-  (void)stream;
+void Shipper::send(Batch& batch) {
   std::string error;
   if (publisher_.publish(batch.ticket, batch.id, batch.payload, error)) {
     batch.awaiting_ack = true;
@@ -287,7 +286,7 @@ void Shipper::verify_duplicate(Stream& stream, Batch& batch) {
   rest.id = message_id(stream.identity.source_id, stream.identity.stream_name, rest.first);
   if (batch.kind == MessageKind::records) stats_.records += stored_end - batch.first;
   batch = std::move(rest);
-  send(stream, batch);
+  send(batch);
 }
 
 void Shipper::resend_due() {
@@ -300,7 +299,7 @@ void Shipper::resend_due() {
         continue;
       }
       if (batch.sent_once) ++stats_.resends;
-      send(*stream, batch);
+      send(batch);
     }
   }
 }
@@ -323,7 +322,7 @@ void Shipper::poll_sources() {
       batch.ticket = next_ticket_++;
       batch.id = message_id(stream.identity.source_id, stream.identity.stream_name, batch.first);
       stream.in_flight.push_back(std::move(batch));
-      send(stream, stream.in_flight.back());  // deque::push_back keeps references to the others valid
+      send(stream.in_flight.back());  // deque::push_back keeps references to the others valid
     }
     stream.produced.clear();
   }

@@ -96,7 +96,7 @@ class Shipper {
 
   void handle(const Ack& ack);
   void verify_duplicate(Stream& stream, Batch& batch);
-  void send(Stream& stream, Batch& batch);
+  void send(Batch& batch);
   void schedule_resend(Batch& batch, const std::string& error);
   void poll_sources();
   void resend_due();
