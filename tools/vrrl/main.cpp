@@ -72,6 +72,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // CLI11 reads an unknown command as a stray positional and then asks for a subcommand.
     if (argc > 1 && argv[1][0] != '-' && vrrl.get_subcommands().empty()) {
+#ifndef VRRL_HAVE_NATS
+      if (std::string(argv[1]) == "ship" || std::string(argv[1]) == "pull") {
+        std::cerr << "vrrl: `" << argv[1] << "` is not built into this vrrl (it was configured without libnats). "
+                  << "Fix: install libnats-dev (scripts/install-deps) and reconfigure with -Dnats=enabled.\n";
+        return exit_usage;
+      }
+#endif
       return usage_error(vrrl, std::string("unknown command `") + argv[1] +
                                    "`; the commands are " + command_list);
     }
