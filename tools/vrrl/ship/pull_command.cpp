@@ -29,6 +29,7 @@ struct PullCommandOptions {
   std::optional<std::string> since;
   std::optional<std::string> subject;
   std::optional<std::uint64_t> capacity;
+  std::uint64_t reorder_window = 256;
 };
 
 // "2026-12-01T10:00:00Z", "2026-12-01T10:00:00.250Z", "2026-12-01" (UTC), or
@@ -98,6 +99,7 @@ int run_pull(const PullCommandOptions& options) {
   ship::PullOptions pull_options;
   pull_options.out_dir = options.out_dir;
   pull_options.capacity = options.capacity;
+  pull_options.hold_limit = options.reorder_window;
   ship::Puller puller(pull_options);  // checks OUT_DIR before connecting
 
   ship::NatsLibrary library;  // outlives the reader below
@@ -163,6 +165,11 @@ Command add_pull_command(CLI::App& vrrl) {
   pull->add_option("--capacity", options->capacity, "slots of each log written (default: the shipped log's capacity)")
       ->check(digits_only())
       ->check(CLI::Range(std::uint64_t{1}, format::max_capacity));
+  pull->add_option("--reorder-window", options->reorder_window,
+                   "messages per stream held back to put late ones in order; keep it above the shippers' --max-pending")
+      ->default_str("256")
+      ->check(digits_only())
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{65536}));
   return {pull, [options] {
             try {
               return run_pull(*options);

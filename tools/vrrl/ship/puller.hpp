@@ -21,7 +21,7 @@ namespace vrrl::ship {
 struct PullOptions {
   std::filesystem::path out_dir;
   std::optional<std::uint64_t> capacity;  // slots of each output log; default: the source log's
-  std::size_t hold_limit = 1024;          // messages held back to restore order (reassembler.hpp)
+  std::size_t hold_limit = 256;           // messages per stream held back to restore order (reassembler.hpp)
 };
 
 struct PulledStream {

@@ -22,8 +22,8 @@ void Reassembler::release(bool force) {
     const bool must = force || held_.size() > hold_limit_;
     if (!tally_.first_sequence) {
       // Wait for the hold to fill before picking where the stream starts: a
-      // message sent earlier may still come.
-      if (!must) return;
+      // message sent earlier may still come (nothing comes before sequence 0).
+      if (!must && lowest->first != 0) return;
       tally_.first_sequence = lowest->first;
       tally_.next_sequence = lowest->first;
     }

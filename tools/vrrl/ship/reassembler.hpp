@@ -7,7 +7,7 @@
 // after later ones were stored (a leader change mid-run), so the stream may
 // hold [300, 556) after [556, 812). The shipper keeps at most max_pending
 // messages unacknowledged, so such a message is never more than that many
-// places late; holding back up to `hold_limit` (well above it) messages puts
+// places late; holding back up to `hold_limit` (above it) messages puts
 // every one back in place. A hole still open when the hold is full, or at the
 // end, is declared missing: reported, never invented.
 #pragma once
