@@ -486,7 +486,7 @@ def case_bad_arguments(t):
     with open(f"{log}.ship-S.cursor", "w") as out:
         out.write(f"vrrl-ship-cursor 1\nsource {SOURCE}\nname run\nstream S\nnext-sequence 99\n")
     result = vrrl("ship", log, "--server", url, "--stream", "S", "--source-id", SOURCE, expect=1)
-    check_one_line_error(result, "the log was recreated")
+    check_one_line_error(result, "has only 10 records: it was recreated")
     with open(f"{log}.ship-S.cursor", "w") as out:
         out.write("garbage\n")
     result = vrrl("ship", log, "--server", url, "--stream", "S", "--source-id", SOURCE, expect=1)
