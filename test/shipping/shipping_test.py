@@ -365,6 +365,8 @@ def case_tls_and_auth(t):
     check_one_line_error(refused, "refused the credentials", secrets=(token, "not-the-token"))
     refused_env = vrrl(*base, "--tls-ca", ca, expect=1, env={"VRRL_NATS_TOKEN": "env-wrong-token"})
     check_one_line_error(refused_env, "refused the credentials", secrets=(token, "env-wrong-token"))
+    anonymous = vrrl(*base, "--tls-ca", ca, expect=1)
+    check_one_line_error(anonymous, "requires authentication", "and none was given")
     untrusted = vrrl(*base, "--token-file", token_file, expect=1)
     check_one_line_error(untrusted, "TLS", secrets=(token,))
     plain = vrrl("ship", log, "--server", f"nats://127.0.0.1:{server.port}", "--stream", "FLEET", "--source-id",

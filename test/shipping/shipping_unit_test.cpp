@@ -589,4 +589,26 @@ TEST_CASE("a duplicate whose original holds other records is refused: two logs u
   CHECK_THROWS_WITH(shipper.run(never), Catch::Contains("already holds different records"));
 }
 
+TEST_CASE("a log whose count goes backwards stops the shipper instead of reusing sequences") {
+  Log log(64);
+  log.append(100);
+  LogSource source(log.path, "run", 0);
+  struct Sink final : RecordSink {
+    std::uint64_t records = 0;
+    void on_record(std::uint64_t, const RecordedSlot&, const FailureEvidence&) override { ++records; }
+    void on_lost(std::uint64_t, std::uint64_t) override {}
+  } sink;
+  source.poll(sink, 1000);
+  CHECK(sink.records == 64);
+  CHECK(source.position() == 100);
+  // The seed's kind of cursor: the count modulo the capacity.
+  const std::uint64_t seed_cursor = 100 % 64;
+  std::FILE* file = std::fopen(log.path.c_str(), "r+b");
+  REQUIRE(file != nullptr);
+  std::fseek(file, static_cast<long>(format::header_offset::cursor), SEEK_SET);
+  std::fwrite(&seed_cursor, sizeof seed_cursor, 1, file);
+  std::fclose(file);
+  CHECK_THROWS_WITH(source.poll(sink, 1000), Catch::Contains("went backwards"));
+}
+
 }  // namespace

@@ -69,6 +69,12 @@ std::string seconds_text(Clock::duration elapsed) {
   return buffer;
 }
 
+std::string raw_urls(const NatsSettings& settings) {
+  std::string text;
+  for (const std::string& url : settings.servers) text += (text.empty() ? "" : ",") + url;
+  return text;
+}
+
 bool wants_tls(const NatsSettings& settings) {
   if (settings.tls_ca || settings.tls_cert) return true;
   return std::any_of(settings.servers.begin(), settings.servers.end(),
@@ -215,6 +221,14 @@ class Connection {
       last_error = library_error(status, secrets);
       switch (status) {
         case NATS_CONNECTION_AUTH_FAILED:
+          // (the display form differs from the raw URLs exactly when one carries user-info)
+          if (!settings.token && !settings.user && !settings.creds_file &&
+              servers_for_display(settings) == raw_urls(settings)) {
+            throw Failure("the NATS server at " + servers + " requires authentication (" + last_error +
+                              ") and none was given",
+                          "pass --token-file (or set VRRL_NATS_TOKEN), or --user with --password-file (or "
+                          "VRRL_NATS_USER and VRRL_NATS_PASSWORD), or --creds-file");
+          }
           throw Failure("the NATS server at " + servers + " refused the credentials (" + last_error + ")",
                         "check --token-file / VRRL_NATS_TOKEN, or --user with --password-file / VRRL_NATS_PASSWORD, "
                         "or --creds-file, against the server's authorization settings");
