@@ -15,24 +15,18 @@ namespace {
 
 constexpr std::size_t words_per_record = format::record_bytes / sizeof(std::uint32_t);
 
-// The least time the seed can take per append: it makes four system calls
-// (seek, write, seek, write). A copy that took less than `capacity` times this
-// cannot have been lapped by it. Deliberately low: a too-low bound only makes
-// readers retry more often on slow machines.
-constexpr std::int64_t seed_append_floor_ns = 100;
-// How long the record under the seed's cursor must stay unchanged to count as
-// not being written: a write(2) of 64 bytes takes well under a microsecond.
-constexpr long stable_wait_ns = 100'000;
+// The record under the seed's cursor counts as not being written only when
+// the file has not been written for this long (a write(2) updates the file's
+// mtime before it copies the bytes) and two copies taken stable_wait_ns apart
+// agree. A seed stalled inside its write(2) for a second is not ruled out, but
+// it would have to stall there, preempted, that long.
+constexpr std::int64_t quiet_ns = 1'000'000'000;
+constexpr long stable_wait_ns = 1'000'000;
 
 using Words = std::array<std::uint32_t, words_per_record>;
 
 [[nodiscard]] std::uint64_t oldest_in_ring(std::uint64_t cursor, std::uint64_t capacity) noexcept {
   return cursor > capacity ? cursor - capacity : 0;
-}
-
-[[nodiscard]] std::int64_t now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 // Relaxed word loads, not memcpy: a writer may be storing into the slot right
@@ -57,22 +51,6 @@ void decode(const Words& words, RecordedSlot& slot, FailureEvidence& evidence) n
   return ((to % capacity) + capacity - (from % capacity)) % capacity;
 }
 
-// The record under a seed writer's cursor may be the one it is writing.
-// Accept it only if two copies taken stable_wait_ns apart agree and the
-// cursor did not move: the seed's write of a record is one short write(2).
-ReadStatus read_under_cursor(const std::byte* record, const std::byte* base, std::uint64_t cursor_before,
-                             std::uint64_t& cursor, Words& words) noexcept {
-  copy_words(record, words);
-  const timespec pause{0, stable_wait_ns};
-  ::nanosleep(&pause, nullptr);
-  Words again;
-  copy_words(record, again);
-  std::atomic_thread_fence(std::memory_order_acquire);
-  cursor = load_cursor(base);
-  if (cursor != cursor_before || words != again) return ReadStatus::not_yet;
-  return words[0] == format::record_magic ? ReadStatus::complete : ReadStatus::gone;
-}
-
 }  // namespace
 
 std::uint64_t load_cursor(const std::byte* base) noexcept {
@@ -92,7 +70,6 @@ ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const E
   // (or a later lap's clear). The other order would misjudge a record whose
   // magic landed between our two loads.
   const std::uint64_t cursor_before = load_cursor(base);
-  const std::int64_t started = cursor_before < capacity ? now_ns() : 0;
   // Acquire: 0xDEADBEEF means the body before it is complete (the writer's
   // release store of the magic).
   const std::uint32_t magic_before = magic.load(std::memory_order_acquire);
@@ -126,26 +103,59 @@ ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const E
   if (magic_after != format::record_magic) return ReadStatus::gone;
 
   if (cursor < capacity || cursor_before < capacity) {
-    // The writer may be the seed (module comment): was it at this slot at
-    // any moment since the caller began, and could it have lapped the copy?
+    // The writer may be the seed (module comment). It writes a slot only
+    // while its cursor (its next slot) names it, so a copy taken while the
+    // cursor names another slot, and equal to a second copy taken after it,
+    // was not being written: a torn first copy would need the seed stopped
+    // inside that write across both copies, with its cursor still on the slot.
     const std::uint64_t to_slot = slots_between(expected.oldest_writer_position, expected.slot, capacity);
     const std::uint64_t moved = slots_between(expected.oldest_writer_position, cursor, capacity);
-    if (now_ns() - started >= static_cast<std::int64_t>(capacity) * seed_append_floor_ns) {
+    if (to_slot < moved) return ReadStatus::lapped;  // rewritten since the read began
+    if (to_slot == moved) return ReadStatus::under_seed_cursor;
+    Words again;
+    copy_words(record, again);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    const std::uint64_t cursor_again = load_cursor(base);
+    if (again != words || slots_between(expected.oldest_writer_position, cursor_again, capacity) >= to_slot) {
+      cursor = cursor_again;
       return ReadStatus::not_yet;
-    }
-    if (to_slot < moved) return ReadStatus::lapped;
-    if (to_slot == moved) {
-      const ReadStatus status = read_under_cursor(record, base, cursor, cursor, words);
-      if (status != ReadStatus::complete) return status;
     }
   }
   decode(words, slot, evidence);
   return ReadStatus::complete;
 }
 
-ReadStatus read_snapshot_step(const std::byte* base, std::uint64_t capacity, std::uint64_t start_cursor,
-                              std::uint64_t step, RecordedSlot& slot, FailureEvidence& evidence,
-                              std::uint32_t& magic) noexcept {
+ReadStatus read_under_seed_cursor(const LogReader& log, const Expected& expected, RecordedSlot& slot,
+                                  FailureEvidence& evidence) {
+  const std::byte* const base = log.data();
+  const std::byte* const record = base + format::record_position(expected.slot);
+  const auto wall_now_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const std::int64_t modified = log.last_modified_ns();
+  if (wall_now_ns() - modified < quiet_ns) return ReadStatus::not_yet;
+  const std::uint64_t cursor_before = load_cursor(base);
+  Words words;
+  copy_words(record, words);
+  const timespec pause{0, stable_wait_ns};
+  ::nanosleep(&pause, nullptr);
+  Words again;
+  copy_words(record, again);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (load_cursor(base) != cursor_before || words != again || log.last_modified_ns() != modified) {
+    return ReadStatus::not_yet;
+  }
+  if (words[0] != format::record_magic) return ReadStatus::gone;
+  decode(words, slot, evidence);
+  return ReadStatus::complete;
+}
+
+ReadStatus read_snapshot_step(const LogReader& log, std::uint64_t start_cursor, std::uint64_t step,
+                              RecordedSlot& slot, FailureEvidence& evidence, std::uint32_t& magic) {
+  const std::byte* const base = log.data();
+  const std::uint64_t capacity = log.capacity();
   const std::uint64_t slot_index = (start_cursor % capacity + step) % capacity;
   magic = atomic_word<std::uint32_t>(base + format::record_position(slot_index) + format::record_offset::magic)
               .load(std::memory_order_acquire);
@@ -159,6 +169,7 @@ ReadStatus read_snapshot_step(const std::byte* base, std::uint64_t capacity, std
   for (int attempt = 0; attempt < 4 && status == ReadStatus::not_yet; ++attempt) {
     status = read_validated(base, capacity, expected, cursor, slot, evidence);
   }
+  if (status == ReadStatus::under_seed_cursor) status = read_under_seed_cursor(log, expected, slot, evidence);
   return status;
 }
 
