@@ -24,6 +24,7 @@ import time
 import urllib.request
 
 _processes = []
+servers = []  # every NatsServer made, for the failure report
 
 
 def register(process):
@@ -115,6 +116,7 @@ class NatsServer:
         with open(self.config, "w") as out:
             out.write("\n".join(lines) + "\n")
         self.process = None
+        servers.append(self)
         self.start()
 
     @property
@@ -151,6 +153,26 @@ class NatsServer:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def local_streams(self):
+        """This node's own view of each stream it holds a replica of (from /jsz, not the leader's):
+        {name: (messages, first_seq, last_seq, num_deleted, leader, consumers)}; {} when it is down."""
+        if self.process is None or self.process.poll() is not None:
+            return {}
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/jsz?accounts=true&streams=true"
+                                        f"&consumers=true", timeout=5) as reply:
+                report = json.load(reply)
+        except OSError:
+            return {}
+        streams = {}
+        for account in report.get("account_details") or []:
+            for stream in account.get("stream_detail") or []:
+                state = stream.get("state", {})
+                streams[stream["name"]] = (state.get("messages"), state.get("first_seq"), state.get("last_seq"),
+                                           state.get("num_deleted", 0), (stream.get("cluster") or {}).get("leader"),
+                                           [c.get("name") for c in stream.get("consumer_detail") or []])
+        return streams
 
     def log_tail(self, lines=30):
         try:

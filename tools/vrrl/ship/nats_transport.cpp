@@ -1,17 +1,22 @@
 #include "nats_transport.hpp"
 
 #include <nats/nats.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
+#include "checked_reader.hpp"
 #include "failure.hpp"
 #include "stream_check.hpp"
 
@@ -543,60 +548,267 @@ class NatsPublisher final : public Publisher {
   std::unique_ptr<Connection> connection_;
 };
 
-// Reads a stream through ordered consumers (no acks, in stream order, the
-// library recreates the consumer after a reconnect or a missed message): one
-// per subject filter, one after the other.
+// "2026-12-01T12:05:37.129479599Z" (RFC 3339, as JetStream writes a stored
+// message's time) -> nanoseconds since the epoch; nullopt when malformed.
+std::optional<std::int64_t> rfc3339_ns(const std::string& text) {
+  struct tm parts {};
+  const char* rest = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &parts);
+  if (rest == nullptr) return std::nullopt;
+  std::int64_t fraction_ns = 0;
+  if (*rest == '.') {
+    std::int64_t scale = 100'000'000;
+    for (++rest; *rest >= '0' && *rest <= '9'; ++rest, scale /= 10) fraction_ns += (*rest - '0') * scale;
+  }
+  std::int64_t offset_seconds = 0;
+  if (*rest == 'Z') {
+    ++rest;
+  } else if ((*rest == '+' || *rest == '-') && std::strlen(rest) == 6 && rest[3] == ':') {
+    const int hours = (rest[1] - '0') * 10 + (rest[2] - '0');
+    const int minutes = (rest[4] - '0') * 10 + (rest[5] - '0');
+    offset_seconds = (*rest == '+' ? 1 : -1) * (hours * 3600 + minutes * 60);
+    rest += 6;
+  }
+  if (*rest != '\0') return std::nullopt;
+  const time_t seconds = ::timegm(&parts);
+  return (static_cast<std::int64_t>(seconds) - offset_seconds) * 1'000'000'000 + fraction_ns;
+}
+
+// Standard base64 with padding (how JetStream's JSON carries message data).
+std::optional<std::vector<std::byte>> base64_decode(const std::string& text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::vector<std::byte> bytes;
+  bytes.reserve(text.size() / 4 * 3);
+  for (std::size_t at = 0; at < text.size(); at += 4) {
+    const bool last = at + 4 == text.size();
+    const int padding = last ? (text[at + 3] == '=') + (text[at + 2] == '=') : 0;
+    std::uint32_t group = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+      const int digit = i >= 4 - static_cast<std::size_t>(padding) ? 0 : value(text[at + i]);
+      if (digit < 0) return std::nullopt;
+      group = group << 6 | static_cast<std::uint32_t>(digit);
+    }
+    bytes.push_back(static_cast<std::byte>(group >> 16));
+    if (padding < 2) bytes.push_back(static_cast<std::byte>(group >> 8 & 0xFF));
+    if (padding < 1) bytes.push_back(static_cast<std::byte>(group & 0xFF));
+  }
+  return bytes;
+}
+
+// The stream leader's answers, over the JetStream API: `STREAM.INFO` and
+// `STREAM.MSG.GET` (with next_by_subj) are answered by the leader, whatever
+// node the client is connected to.
+class LeaderReads final : public StreamLeader {
+ public:
+  LeaderReads(const Connection& connection, std::string stream, std::string filter, std::chrono::seconds max_outage)
+      : connection_(connection),
+        stream_(std::move(stream)),
+        filter_(std::move(filter)),
+        subject_("$JS.API.STREAM.MSG.GET." + stream_),
+        max_outage_(max_outage) {}
+
+  std::uint64_t last_sequence() override {
+    const auto deadline = Clock::now() + max_outage_;
+    std::string last_error;
+    while (true) {
+      jsStreamInfo* raw = nullptr;
+      jsErrCode code = static_cast<jsErrCode>(0);
+      const natsStatus status = js_GetStreamInfo(&raw, connection_.js(), stream_.c_str(), nullptr, &code);
+      StreamInfoHandle info(raw);
+      if (status == NATS_OK) return info->State.LastSeq;
+      last_error = library_error(status, connection_.secrets());
+      if (!is_transient(status, code)) {
+        throw Failure("cannot look up stream " + stream_ + " (" + last_error + ")",
+                      "check that the server runs with JetStream enabled and the user may use $JS.API.>");
+      }
+      wait_or_give_up(deadline, last_error);
+    }
+  }
+
+  std::optional<StoredMessage> first_at_or_after(std::uint64_t sequence) override {
+    const std::string request =
+        nlohmann::json{{"seq", sequence}, {"next_by_subj", filter_}}.dump();
+    const auto deadline = Clock::now() + max_outage_;
+    while (true) {
+      natsMsg* raw = nullptr;
+      const natsStatus status = natsConnection_Request(&raw, connection_.get(), subject_.c_str(), request.data(),
+                                                       static_cast<int>(request.size()), 5000);
+      MessageHandle reply(raw);
+      std::string last_error;
+      if (status == NATS_OK) {
+        const char* data = natsMsg_GetData(reply.get());
+        const nlohmann::json answer =
+            nlohmann::json::parse(data, data + natsMsg_GetDataLength(reply.get()), nullptr, false);
+        if (answer.is_discarded() || !answer.is_object()) {
+          throw Failure("stream " + stream_ + ": the server's answer to a message read is not JSON",
+                        "check that --server names NATS servers with JetStream");
+        }
+        if (const auto message = answer.find("message"); message != answer.end()) return stored(*message);
+        const nlohmann::json error = answer.value("error", nlohmann::json::object());
+        const int code = error.value("code", 0);
+        const int error_code = error.value("err_code", 0);
+        if (error_code == JSNoMessageFoundErr) return std::nullopt;
+        last_error = connection_.secrets().redact(error.value("description", "no description"));
+        if (code != 503 && error_code != JSClusterNotAvailErr && error_code != JSStreamOfflineErr) {
+          throw Failure("cannot read stream " + stream_ + " from sequence " + std::to_string(sequence) + " (" +
+                            last_error + ")",
+                        "check that the user may read the stream ($JS.API.STREAM.MSG.GET." + stream_ + ")");
+        }
+      } else if (is_transient(status, static_cast<jsErrCode>(0))) {
+        last_error = library_error(status, connection_.secrets());
+      } else {
+        throw Failure("cannot read stream " + stream_ + " (" + library_error(status, connection_.secrets()) + ")",
+                      "check the server, then pull again into an empty directory");
+      }
+      wait_or_give_up(deadline, last_error);
+    }
+  }
+
+ private:
+  StoredMessage stored(const nlohmann::json& message) const {
+    StoredMessage out;
+    out.stream_sequence = message.value("seq", std::uint64_t{0});
+    const std::optional<std::vector<std::byte>> payload = base64_decode(message.value("data", std::string()));
+    const std::optional<std::int64_t> time = rfc3339_ns(message.value("time", std::string()));
+    if (out.stream_sequence == 0 || !payload || !time) {
+      throw Failure("stream " + stream_ + ": the server's answer to a message read is malformed",
+                    "check that --server names NATS servers with JetStream");
+    }
+    out.payload = *payload;
+    out.stored_ns = *time;
+    return out;
+  }
+
+  void wait_or_give_up(Clock::time_point deadline, const std::string& last_error) const {
+    if (Clock::now() > deadline) {
+      throw Failure("the leader of stream " + stream_ + " did not answer for " +
+                        std::to_string(max_outage_.count()) + " s (" + last_error + ")",
+                    "check that the NATS server or a majority of the cluster is up, then pull again into an empty "
+                    "directory");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+
+  const Connection& connection_;
+  const std::string stream_;
+  const std::string filter_;
+  const std::string subject_;
+  const std::chrono::seconds max_outage_;
+};
+
+// The fast path: an ordered consumer (no acks, stream order; the library
+// recreates it after a reconnect or a missed message). JetStream places it on
+// any replica of the stream, which is why CheckedReader checks it.
+class ConsumerDelivery final : public ReplicaDelivery {
+ public:
+  ConsumerDelivery(const Connection& connection, std::string stream, std::string filter,
+                   std::chrono::seconds max_outage)
+      : connection_(connection), stream_(std::move(stream)), filter_(std::move(filter)), max_outage_(max_outage) {}
+
+  void start_at(std::uint64_t sequence) override {
+    subscription_.reset();
+    jsSubOptions options;
+    jsSubOptions_Init(&options);
+    options.Stream = stream_.c_str();
+    options.Ordered = true;
+    options.Config.DeliverPolicy = js_DeliverByStartSequence;
+    options.Config.OptStartSeq = sequence;
+    const auto deadline = Clock::now() + max_outage_;
+    while (true) {
+      natsSubscription* raw = nullptr;
+      jsErrCode code = static_cast<jsErrCode>(0);
+      const natsStatus status = js_SubscribeSync(&raw, connection_.js(), filter_.c_str(), nullptr, &options, &code);
+      if (status == NATS_OK) {
+        subscription_.reset(raw);
+        return;
+      }
+      const std::string error = library_error(status, connection_.secrets());
+      if (!is_transient(status, code) || Clock::now() > deadline) {
+        throw Failure("cannot read stream " + stream_ + " on subject " + filter_ + " (" + error + ")",
+                      "pass a --subject the stream captures, and check that the user may create consumers");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+
+  std::optional<DeliveredMessage> next() override {
+    natsMsg* raw = nullptr;
+    const natsStatus status = natsSubscription_NextMsg(&raw, subscription_.get(), 1000);
+    MessageHandle message(raw);
+    if (status == NATS_OK) {
+      jsMsgMetaData* raw_meta = nullptr;
+      if (natsMsg_GetMetaData(&raw_meta, message.get()) != NATS_OK) return std::nullopt;  // not a stream message
+      MetadataHandle meta(raw_meta);
+      DeliveredMessage delivered;
+      const auto* data = reinterpret_cast<const std::byte*>(natsMsg_GetData(message.get()));
+      delivered.message.payload.assign(data, data + natsMsg_GetDataLength(message.get()));
+      delivered.message.stream_sequence = meta->Sequence.Stream;
+      delivered.message.stored_ns = meta->Timestamp;
+      delivered.pending_after = meta->NumPending;
+      return delivered;
+    }
+    // Nothing for a second, a missed heartbeat, a reset: a stall; the reader asks the leader.
+    if (status == NATS_TIMEOUT || status == NATS_MISSED_HEARTBEAT || status == NATS_MISMATCH ||
+        status == NATS_SLOW_CONSUMER) {
+      return std::nullopt;
+    }
+    throw Failure("reading stream " + stream_ + " failed (" + library_error(status, connection_.secrets()) + ")",
+                  "check the server, then pull again into an empty directory");
+  }
+
+ private:
+  const Connection& connection_;
+  const std::string stream_;
+  const std::string filter_;
+  const std::chrono::seconds max_outage_;
+  SubscriptionHandle subscription_;
+};
+
+// Reads a stream, one subject filter after the other, each through a
+// CheckedReader over an ordered consumer and the stream leader, up to the
+// stream's last sequence when the reader was opened.
 class NatsReader final : public StreamReader {
  public:
   NatsReader(const NatsSettings& settings, const ReadRequest& request)
       : request_(request), max_outage_(settings.max_outage) {
     connection_ = std::make_unique<Connection>(settings, "vrrl pull", nullptr);
     filters_ = filters_for(request);
+    through_ = LeaderReads(*connection_, request_.stream, ">", max_outage_).last_sequence();
   }
 
   std::optional<StoredMessage> next() override {
-    auto last_progress = Clock::now();
     while (true) {
-      if (!subscription_) {
+      if (!reader_) {
         if (next_filter_ == filters_.size()) return std::nullopt;
-        subscribe(filters_[next_filter_++]);
-        if (!subscription_) continue;  // nothing to read on that filter
+        const std::string& filter = filters_[next_filter_++];
+        delivery_ = std::make_unique<ConsumerDelivery>(*connection_, request_.stream, filter, max_outage_);
+        leader_ = std::make_unique<LeaderReads>(*connection_, request_.stream, filter, max_outage_);
+        reader_ = std::make_unique<CheckedReader>(*delivery_, *leader_, through_, request_.since_ns);
       }
-      natsMsg* raw = nullptr;
-      const natsStatus status = natsSubscription_NextMsg(&raw, subscription_.get(), 1000);
-      MessageHandle message(raw);
-      if (status == NATS_OK) {
-        jsMsgMetaData* raw_meta = nullptr;
-        if (natsMsg_GetMetaData(&raw_meta, message.get()) != NATS_OK) continue;  // not a stream message
-        MetadataHandle meta(raw_meta);
-        StoredMessage stored;
-        const auto* data = reinterpret_cast<const std::byte*>(natsMsg_GetData(message.get()));
-        stored.payload.assign(data, data + natsMsg_GetDataLength(message.get()));
-        stored.stream_sequence = meta->Sequence.Stream;
-        stored.stored_ns = meta->Timestamp;
-        if (meta->NumPending == 0) subscription_.reset();  // caught up on this filter
-        return stored;
-      }
-      if (status != NATS_TIMEOUT && status != NATS_MISSED_HEARTBEAT && status != NATS_MISMATCH &&
-          status != NATS_SLOW_CONSUMER) {
-        throw Failure("reading stream " + request_.stream + " failed (" +
-                          library_error(status, connection_->secrets()) + ")",
-                      "check the server, then pull again into an empty directory");
-      }
-      // Nothing arrived for a second: done if the consumer has nothing left.
-      if (pending() == 0) {
-        subscription_.reset();
-        continue;
-      }
-      if (Clock::now() - last_progress > max_outage_) {
-        throw Failure("no message of stream " + request_.stream + " arrived for " +
-                          std::to_string(max_outage_.count()) + " s although the stream has more",
-                      "check that the NATS server or a majority of the cluster is up, then pull again");
-      }
+      if (std::optional<StoredMessage> message = reader_->next()) return message;
+      note_replica_behind(filters_[next_filter_ - 1], reader_->stats());
+      reader_.reset();
+      leader_.reset();
+      delivery_.reset();
     }
   }
 
  private:
+  static void note_replica_behind(const std::string& filter, const CheckedReadStats& stats) {
+    if (stats.from_leader == 0) return;
+    std::fprintf(stderr,
+                 "vrrl pull: the replica serving the consumer on %s lacked %llu messages the stream leader has "
+                 "(behind, or still catching up); they were read from the leader\n",
+                 filter.c_str(), static_cast<unsigned long long>(stats.from_leader));
+  }
+
   std::vector<std::string> filters_for(const ReadRequest& request) {
     const Secrets& secrets = connection_->secrets();
     jsStreamInfo* raw_info = nullptr;
@@ -631,46 +843,16 @@ class NatsReader final : public StreamReader {
     return names.empty() ? " (it has no streams)" : " (its streams: " + names + ")";
   }
 
-  void subscribe(const std::string& filter) {
-    jsSubOptions options;
-    jsSubOptions_Init(&options);
-    options.Stream = request_.stream.c_str();
-    options.Ordered = true;
-    if (request_.since_ns) {
-      options.Config.DeliverPolicy = js_DeliverByStartTime;
-      options.Config.OptStartTime = *request_.since_ns;
-    }
-    natsSubscription* raw = nullptr;
-    jsErrCode code = static_cast<jsErrCode>(0);
-    const natsStatus status = js_SubscribeSync(&raw, connection_->js(), filter.c_str(), nullptr, &options, &code);
-    if (status != NATS_OK) {
-      throw Failure("cannot read stream " + request_.stream + " on subject " + filter + " (" +
-                        library_error(status, connection_->secrets()) + ")",
-                    "pass a --subject the stream captures, and check that the user may create consumers");
-    }
-    subscription_.reset(raw);
-    if (pending() == 0 && delivered() == 0) subscription_.reset();  // nothing there
-  }
-
-  std::uint64_t pending() { return consumer_info().first; }
-  std::uint64_t delivered() { return consumer_info().second; }
-
-  // (messages not yet delivered, messages delivered) as the server counts them
-  // for the current consumer; (1, 0) when it cannot say right now.
-  std::pair<std::uint64_t, std::uint64_t> consumer_info() {
-    jsConsumerInfo* raw = nullptr;
-    jsErrCode code = static_cast<jsErrCode>(0);
-    if (natsSubscription_GetConsumerInfo(&raw, subscription_.get(), nullptr, &code) != NATS_OK) return {1, 0};
-    ConsumerInfoHandle info(raw);
-    return {info->NumPending, info->Delivered.Stream};
-  }
-
   const ReadRequest request_;
   const std::chrono::seconds max_outage_;
   std::unique_ptr<Connection> connection_;
   std::vector<std::string> filters_;
+  std::uint64_t through_ = 0;
   std::size_t next_filter_ = 0;
-  SubscriptionHandle subscription_;  // declared after connection_: destroyed first
+  // Declared after connection_: destroyed first (the consumer before the connection).
+  std::unique_ptr<ConsumerDelivery> delivery_;
+  std::unique_ptr<LeaderReads> leader_;
+  std::unique_ptr<CheckedReader> reader_;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The NATS JetStream transport (libnats, the C client, 3.4): a Publisher that
 // sends asynchronously with a bounded number of unacknowledged messages, and
-// a StreamReader over an ordered consumer. See transport.hpp for the contract
+// a StreamReader over an ordered consumer checked against the stream leader
+// (checked_reader.hpp). See transport.hpp for the contract
 // and docs/shipping.md for what it guarantees.
 //
 // Why asynchronous publishes (js_PublishMsgAsync) rather than synchronous
@@ -78,7 +79,8 @@ class NatsLibrary {
 [[nodiscard]] std::unique_ptr<Publisher> open_nats_publisher(const NatsSettings& settings,
                                                              const StreamRequirements& requirements);
 
-// Connects and opens an ordered consumer over `request.stream`. Throws
+// Connects, notes the stream's last sequence (the read ends there) and reads
+// through ordered consumers, checked against the stream leader. Throws
 // ship::Failure when the stream does not exist or the server cannot be reached.
 [[nodiscard]] std::unique_ptr<StreamReader> open_nats_reader(const NatsSettings& settings, const ReadRequest& request);
 

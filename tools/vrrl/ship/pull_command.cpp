@@ -155,7 +155,8 @@ Command add_pull_command(CLI::App& vrrl) {
       "Writes OUT_DIR/<source id>/<name>.vrrl for each log shipped into the stream, records in sequence order,\n"
       "each exactly once (copies a restart left in the stream are dropped). Sequences announced lost by the\n"
       "shipper, and any missing from the stream, are reported, never filled in. Exits 1 when records are\n"
-      "missing from the stream. --since selects by the time the stream stored a message.\n" +
+      "missing from the stream. --since selects by the time the stream stored a message. The pull reads up to\n"
+      "the stream's last message when it starts; what a replica lacks is read from the stream leader.\n" +
       connection_footer());
   pull->add_option("OUT_DIR", options->out_dir, "a new or empty directory for the logs")->required();
   add_connection_options(*pull, options->connection);

@@ -12,7 +12,10 @@
 //   * a message sent again with the same id inside the service's duplicate
 //     window is acknowledged as a duplicate and not stored twice, and the
 //     duplicate's Ack names where the original is, so the caller can compare;
-//   * a reader returns the stored messages in the service's order.
+//   * a reader returns every message the stream held when the read began
+//     (from the start, or from the first stored at or after `since_ns`), as
+//     the service's authoritative copy holds it, once each, in the service's
+//     order: not merely what one replica has (checked_reader.hpp says why).
 #pragma once
 
 #include <chrono>
@@ -97,8 +100,8 @@ struct StoredMessage {
 class StreamReader {
  public:
   virtual ~StreamReader() = default;
-  // The next message in stream order, or nullopt once every message stored
-  // before the reader caught up has been returned.
+  // The next message in stream order, or nullopt once every message the
+  // stream held when the read began has been returned.
   [[nodiscard]] virtual std::optional<StoredMessage> next() = 0;
 };
 
