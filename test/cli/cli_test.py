@@ -49,6 +49,25 @@ def append(log, capacity, first, count):
     subprocess.run([APPEND_RECORDS, str(log), str(capacity), str(first), str(count)], check=True, timeout=60)
 
 
+def encode_record(record):
+    """The 64-byte VRRL v1 slot for a record in the dump format's fields."""
+    failure = record.get("failure", {"slot_status": 0, "failure_class": "none", "backend_code": 0,
+                                     "output_digest": 0})
+    return struct.pack("<IQIII4IIIIIQ", 0xDEADBEEF, record["timestamp_ns"], record["slot_idx"], record["tenant_id"],
+                       record["opcode"], *record["args"], record["epoch"], failure["slot_status"],
+                       FAILURE_CLASSES.index(failure["failure_class"]), failure["backend_code"],
+                       failure["output_digest"])
+
+
+def write_log(path, capacity, cursor, slots, flags=0):
+    """A log made byte by byte: `slots` maps slot index -> record (dump fields); the rest are empty."""
+    body = bytearray(capacity * RECORD)
+    for index, record in slots.items():
+        body[index * RECORD:(index + 1) * RECORD] = encode_record(record)
+    with open(path, "wb") as f:
+        f.write(b"VRRL0001" + struct.pack("<IIQQ", 1, flags, capacity, cursor) + bytes(body))
+
+
 def check(condition, message):
     if not condition:
         raise AssertionError(message)
@@ -214,7 +233,7 @@ def case_stats(t):
     check("records       10 (capacity 16)" in output, output)
     check("time span     90 ns (1000 .. 1090)" in output, output)
     check("rate          111111111.1 records/s" in output, output)
-    check("with failure  2" in output, output)
+    check("failures      2 (failure_class other than none, or slot_status not 0)" in output, output)
     rows = [line.split() for line in output.splitlines()]
     check(["40", "5", "50.0%"] in rows and ["41", "5", "50.0%"] in rows, output)   # per opcode
     check(["0", "4", "40.0%"] in rows and ["2", "3", "30.0%"] in rows, output)    # per tenant
@@ -382,6 +401,148 @@ def case_import_malformed(t):
         check(f.read() == before, "a failed import changed the log")
 
 
+def file_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def case_import_deep_nesting(t):
+    # Valid JSON nested 100,000 deep, alone or as a value: rejected by shape, never a crash.
+    good = expected_jsonl(0)
+    deep = "[" * 100000 + "]" * 100000
+    text = deep + "\n" + good.replace('"epoch":1', '"epoch":' + deep) + "\n" + '{"a":' * 50000 + "1" + "}" * 50000
+    log = t.path("deep.vrrl")
+    result = run("import", log, "--capacity", "8", stdin=text + "\n", expect=1)
+    errors = result.stderr.splitlines()
+    check(errors[0].startswith("vrrl import: line 1: expected a JSON object, got an array"), errors)
+    check(errors[1].startswith('vrrl import: line 2: "epoch" must be an integer'), errors)
+    check(errors[2].startswith('vrrl import: line 3: unknown key "a"'), errors)
+    check("3 of 3 lines are malformed; nothing was written" in errors[-1], errors)
+    check(all(len(line) < 400 for line in errors), "an error message echoes the input")
+    check(not os.path.exists(log), "a log was created")
+
+
+def case_import_strict_json(t):
+    good = expected_jsonl(0)
+    bad_lines = {
+        1: (good.replace('"tenant_id":0', '"tenant_id":-0'), '"tenant_id" must be an integer from 0 to 4294967295, got -0'),
+        2: (good.replace('"opcode":40', '"opcode":40,"opcode":41'), 'duplicate key "opcode"'),
+        3: (good[:-1] + ',"failure":{"slot_status":1,"slot_status":1,"failure_class":"none","backend_code":0,'
+            '"output_digest":0}}', 'duplicate key "slot_status"'),
+        4: (good + "\0" + '{"garbage after a NUL byte"', "NUL byte"),
+        5: (good.replace('"epoch":1', '"epoch":1\0'), "NUL byte"),
+        6: (good.replace('"timestamp_ns":1000', '"timestamp_ns":-5'), '"timestamp_ns" must be an integer from 0 to '
+            '18446744073709551615 (or a string of its digits), got -5'),
+        7: (good.replace('"timestamp_ns":1000', '"timestamp_ns":18446744073709551616'), 'got 18446744073709551616'),
+        8: (good.replace('"epoch":1', '"epoch":"' + "x" * 5000 + '"'), '"epoch" must be an integer'),
+    }
+    text = "".join(bad_lines[n][0] + "\n" for n in sorted(bad_lines))
+    log = t.path("strict.vrrl")
+    errors = run("import", log, "--capacity", "8", stdin=text, expect=1).stderr.splitlines()
+    for n, (_, fragment) in bad_lines.items():
+        line = next((e for e in errors if e.startswith(f"vrrl import: line {n}: ")), None)
+        check(line is not None and fragment in line and "Fix:" in line, f"line {n}: {fragment!r} in {errors!r}")
+        check(len(line) < 400, f"line {n}: the message echoes too much: {line[:500]}")
+    check(not os.path.exists(log), "a log was created")
+
+
+def case_import_onto_foreign_file(t):
+    # A file that is not a log: refused before any input is read, left as it was, no advice to delete it.
+    for name, content in [("short.txt", b"hello\n"), ("notes.txt", b"these are my notes, not a log\n" * 20),
+                          ("truncated.vrrl", None)]:
+        path = t.path(name)
+        if content is None:
+            path = t.known_log(name, capacity=8, count=3)
+            os.truncate(path, HEADER + RECORD)
+        else:
+            with open(path, "wb") as f:
+                f.write(content)
+        before = file_bytes(path)
+        result = run("import", path, stdin=expected_jsonl(0) + "\n", expect=1)
+        check_one_line_error(result, name, "Fix:")
+        message = result.stderr.lower()
+        check("delete" not in message and "regenerate" not in message and "remove" not in message, result.stderr)
+        check("not a complete vrrl log" in message or "not a vrrl log" in message, result.stderr)
+        check(file_bytes(path) == before, f"{name} was changed")
+
+
+def case_import_summary_unwritable(t):
+    # The records are appended and synced; a summary that cannot be written must not make the exit status lie.
+    lines = "".join(expected_jsonl(i) + "\n" for i in range(3))
+    read_end, write_end = os.pipe()
+    os.close(read_end)                      # a broken pipe: writing raises SIGPIPE / EPIPE
+    targets = {"broken pipe": {"stdout": write_end},
+               "closed stdout": {"stdout": subprocess.DEVNULL, "preexec_fn": lambda: os.close(1)},
+               "full disk": {"stdout": open("/dev/full", "w")}}
+    for what, redirect in targets.items():
+        log = t.path(what.replace(" ", "-") + ".vrrl")
+        result = subprocess.run([VRRL, "import", log, "--capacity", "8"], input=lines, stderr=subprocess.PIPE,
+                                text=True, timeout=60, **redirect)
+        check(result.returncode == 0, f"{what}: exit {result.returncode}; stderr {result.stderr}")
+        check("appended and synced" in result.stderr and "summary" in result.stderr, f"{what}: {result.stderr}")
+        check(run("dump", log, expect=0).stdout == lines, f"{what}: the records are not in the log")
+    os.close(write_end)
+
+
+def max_rss_kib(*args, stdin_path):
+    """Peak resident set of one `vrrl` run, measured by a Python parent of its own."""
+    probe = ("import resource, subprocess, sys\n"
+             "with open(sys.argv[1], 'rb') as data:\n"
+             "    code = subprocess.run(sys.argv[2:], stdin=data, stdout=subprocess.DEVNULL).returncode\n"
+             "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    result = subprocess.run([sys.executable, "-c", probe, stdin_path, VRRL, *map(str, args)], capture_output=True,
+                            text=True, timeout=600, check=True)
+    code, rss = result.stdout.split()
+    return int(code), int(rss)
+
+
+LARGE_IMPORT = 400_000
+
+
+def large_input(t, name, count, last_line=None):
+    path = t.path(name)
+    with open(path, "w") as f:
+        for i in range(count):
+            f.write(expected_jsonl(i % 1000) + "\n")
+        if last_line is not None:
+            f.write(last_line + "\n")
+    return path
+
+
+def case_import_large_streams(t):
+    # 400,000 records into 1024 slots: memory stays flat (the input is streamed, not held) and the
+    # log ends as if every record had been appended.
+    small = large_input(t, "small.jsonl", 10)
+    large = large_input(t, "large.jsonl", LARGE_IMPORT)
+    code, small_rss = max_rss_kib("import", t.path("small.vrrl"), "--capacity", "1024", stdin_path=small)
+    check(code == 0, f"small import exit {code}")
+    code, large_rss = max_rss_kib("import", t.path("large.vrrl"), "--capacity", "1024", stdin_path=large)
+    check(code == 0, f"large import exit {code}")
+    # Holding the records would take 400,000 x 64 bytes = 25 MB and more; streaming takes none of it.
+    check(large_rss - small_rss < 12 * 1024, f"peak RSS {large_rss} KiB for 400,000 records vs {small_rss} KiB for 10")
+    info = info_fields(run("info", t.path("large.vrrl"), expect=0).stdout)
+    check(info["cursor"] == f"{LARGE_IMPORT} (next slot {LARGE_IMPORT % 1024})", info)
+    dumped = run("dump", t.path("large.vrrl"), expect=0).stdout.splitlines()
+    check(dumped == [expected_jsonl(i % 1000) for i in range(LARGE_IMPORT - 1024, LARGE_IMPORT)], "wrong records")
+
+
+def case_import_large_malformed_writes_nothing(t):
+    # The one bad line is the very last of 400,000: still nothing is written, new log or existing.
+    bad = large_input(t, "bad.jsonl", LARGE_IMPORT, last_line='{"timestamp_ns":1,')
+    with open(bad) as f:
+        text = f.read()
+    new_log = t.path("new.vrrl")
+    result = run("import", new_log, "--capacity", "1024", stdin=text, expect=1)
+    check(f"line {LARGE_IMPORT + 1}: not valid JSON" in result.stderr, result.stderr)
+    check(f"1 of {LARGE_IMPORT + 1} lines are malformed; nothing was written" in result.stderr, result.stderr)
+    check(not os.path.exists(new_log), "a log was created")
+    log = t.known_log(capacity=1024, count=3)
+    before = file_bytes(log)
+    run("import", log, stdin=text, expect=1)
+    check(file_bytes(log) == before, "the existing log was changed")
+    check(sorted(os.listdir(t.dir)) == sorted(["bad.jsonl", "known.vrrl"]), f"left behind: {os.listdir(t.dir)}")
+
+
 # --- tail --------------------------------------------------------------------------------
 
 def case_tail(t):
@@ -421,12 +582,35 @@ class TailFollow:
                 raise AssertionError(f"timed out waiting for {what}; stdout {self.stdout} stderr {self.stderr}")
             time.sleep(0.01)
 
-    def interrupt(self):
-        self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(timeout=60)
+    def wait_for_stderr(self, condition, what, timeout=60):
+        deadline = time.monotonic() + timeout
+        while not condition(list(self.stderr)):
+            if self.process.poll() is not None:
+                raise AssertionError(f"tail -f exited ({self.process.returncode}) before {what}: {self.stderr}")
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise AssertionError(f"timed out waiting for {what}; stdout {self.stdout} stderr {self.stderr}")
+            time.sleep(0.01)
+
+    def wait_exit(self, what, timeout=60):
+        """The exit status, once tail -f has ended by itself; a hang fails after `timeout`."""
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"tail -f did not end: {what}; stdout {self.stdout} stderr {self.stderr}")
         for thread in self.threads:
             thread.join(timeout=60)
-        check(code == 0, f"tail -f exited {code} on SIGINT; stderr {self.stderr}")
+        return code
+
+    def stop(self, sig=signal.SIGINT):
+        self.process.send_signal(sig)
+        code = self.wait_exit(f"after signal {sig}")
+        check(code == 0, f"tail -f exited {code} on signal {sig}; stderr {self.stderr}")
+
+    def interrupt(self):
+        self.stop(signal.SIGINT)
 
 
 def case_tail_follow(t):
@@ -469,6 +653,72 @@ def case_tail_follow_lapped(t):
     check(len(indices) - 3 + lost == 1000, f"printed {len(indices) - 3} + lost {lost} != 1000")
     for line in follower.stdout:
         check(line == expected_jsonl(json.loads(line)["slot_idx"]), f"torn record {line}")
+
+
+def case_tail_follow_replaced_by_rename(t):
+    # `mv new.vrrl log`: the path now names another file; tail -f follows it from its oldest record.
+    log = t.known_log(capacity=8, count=3)
+    follower = TailFollow(log, "--format", "jsonl")
+    try:
+        follower.wait_for(lambda out: len(out) >= 3, "the 3 existing records")
+        replacement = t.path("replacement.vrrl")
+        append(replacement, 16, 200, 3)
+        os.rename(replacement, log)
+        follower.wait_for(lambda out: len(out) >= 6, "the replacement's 3 records")
+        append(log, 16, 203, 2)   # and it keeps following the new file
+        follower.wait_for(lambda out: len(out) >= 8, "2 records appended to the replacement")
+    finally:
+        follower.interrupt()
+    check(follower.stdout == [expected_jsonl(i) for i in [0, 1, 2, 200, 201, 202, 203, 204]], follower.stdout)
+    check(len(follower.stderr) == 1 and "replaced" in follower.stderr[0] and "oldest record" in follower.stderr[0],
+          follower.stderr)
+
+
+def case_tail_follow_removed_and_recreated(t):
+    # `rm log` then a writer creates a new log at the same path.
+    log = t.known_log(capacity=8, count=3)
+    follower = TailFollow(log, "--format", "jsonl")
+    try:
+        follower.wait_for(lambda out: len(out) >= 3, "the 3 existing records")
+        os.remove(log)
+        follower.wait_for_stderr(lambda err: any("removed" in line for line in err), "the removal noticed")
+        append(log, 8, 100, 5)
+        follower.wait_for(lambda out: len(out) >= 8, "the new log's 5 records")
+    finally:
+        follower.interrupt()
+    check(follower.stdout == [expected_jsonl(i) for i in [0, 1, 2, 100, 101, 102, 103, 104]], follower.stdout)
+    check(any("replaced" in line for line in follower.stderr), follower.stderr)
+
+
+def case_tail_follow_truncated(t):
+    # Truncated under tail -f (to 0, or shorter than the header promises): a clear error, exit 1, no SIGBUS.
+    for size in [0, HEADER + 10 * RECORD]:
+        log = t.known_log(f"truncated-{size}.vrrl", capacity=64, count=3)
+        follower = TailFollow(log, "--format", "jsonl")
+        try:
+            follower.wait_for(lambda out: len(out) >= 3, "the 3 existing records")
+            os.truncate(log, size)
+            code = follower.wait_exit(f"truncated to {size} bytes")
+        finally:
+            if follower.process.poll() is None:
+                follower.process.kill()
+        check(code == 1, f"truncated to {size}: exit {code} (a negative code is a signal); stderr {follower.stderr}")
+        check(len(follower.stderr) == 1 and "truncated" in follower.stderr[0] and "Fix:" in follower.stderr[0],
+              follower.stderr)
+
+
+def case_tail_follow_implausible_cursor(t):
+    # A header cursor within `capacity` of 2^64 is damage: one warning, no spin, SIGTERM still ends it.
+    log = t.path("implausible.vrrl")
+    write_log(log, 8, 2**64 - 3, {i: expected_record(i) for i in range(8)})
+    follower = TailFollow(log, "--format", "jsonl")
+    try:
+        follower.wait_for_stderr(lambda err: len(err) >= 1, "the warning")
+    finally:
+        follower.stop(signal.SIGTERM)
+    check(follower.stdout == [], follower.stdout)
+    check(len(follower.stderr) == 1 and "implausible" in follower.stderr[0] and "vrrl verify" in follower.stderr[0],
+          follower.stderr)
 
 
 def main():

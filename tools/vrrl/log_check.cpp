@@ -18,6 +18,8 @@
 #include <vrrl/format.hpp>
 #include <vrrl/record.hpp>
 
+#include "log_flags.hpp"
+
 namespace vrrl::cli {
 namespace {
 
@@ -149,10 +151,15 @@ class SlotWalk {
     const std::uint64_t timestamp = record.timestamp_ns();
     if (previous_ && timestamp < previous_->first) {
       ++check_.timestamps_backwards;
-      findings_.problem("backwards", slot,
-                        "timestamp " + std::to_string(timestamp) + " ns goes backwards from " +
+      std::string message = "timestamp " + std::to_string(timestamp) + " ns goes backwards from " +
                             std::to_string(previous_->first) + " ns in slot " + std::to_string(previous_->second) +
-                            " (the record before it in replay order)");
+                            " (the record before it in replay order)";
+      if (check_.multi_producer) {
+        // Producers claim slots in one order and read their clocks in another.
+        findings_.note("backwards", slot, std::move(message) + "; normal in a multi-producer log (claim order)");
+      } else {
+        findings_.problem("backwards", slot, std::move(message));
+      }
     }
     previous_ = {timestamp, slot};
   }
@@ -246,8 +253,16 @@ LogCheck check_log(const std::filesystem::path& path) {
   }
   check.header_valid = true;
   check.capacity = capacity;
-  if (flags != 0) {
-    findings.note("header", std::nullopt, "flags are " + hex32(flags) + "; v1 writers write 0 and readers ignore them");
+  check.flags = flags;
+  check.multi_producer = (flags & multi_producer_flag) != 0;
+  if (check.multi_producer) {
+    findings.note("header", std::nullopt,
+                  "flags " + hex32(flags) + ": a multi-producer log (SharedRingLog): records are in claim order, "
+                  "so timestamps may go backwards between threads");
+  }
+  if (const std::uint32_t unknown = flags & ~known_flags; unknown != 0) {
+    findings.note("header", std::nullopt,
+                  "flags " + hex32(flags) + ": bits " + hex32(unknown) + " mean nothing to this vrrl and are ignored");
   }
   if (cursor >= capacity) {
     findings.note("header", std::nullopt,

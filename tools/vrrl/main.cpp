@@ -1,6 +1,10 @@
 // vrrl: the command-line tool for VRRL v1 ring logs (docs/cli.md).
 // Parses with CLI11, runs one subcommand, and turns every failure into one
 // stderr line ending in a "Fix:" hint plus a documented exit code.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -19,7 +23,9 @@ constexpr const char* exit_codes_footer =
     "  1  problems found (verify), or the operation failed (the message says why and how to fix it)\n"
     "  2  usage error: bad or missing arguments\n"
     "\n"
-    "Documentation: docs/cli.md; the file format: docs/format.md.";
+    "See also:\n"
+    "  man vrrl: every command, option, output format and JSON schema (docs/cli.md in the sources);\n"
+    "  the file format: docs/format.md in the vrrl sources.";
 
 // "vrrl dump" for a parse error inside a subcommand, "vrrl" otherwise.
 std::string command_name(const CLI::App& vrrl) {
@@ -35,9 +41,25 @@ int usage_error(const CLI::App& vrrl, const std::string& what) {
   return vrrl::cli::exit_usage;
 }
 
+// A closed standard descriptor would be reused by the next open(): a log or
+// import's temporary file would then receive what is printed to "stdout".
+// Park a read-only /dev/null on each closed one, so writes to it fail (EBADF)
+// and are reported, rather than landing in a file.
+void occupy_closed_standard_descriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int parked = ::open("/dev/null", O_RDONLY | O_NOCTTY);
+    if (parked >= 0 && parked != fd) {
+      ::dup2(parked, fd);
+      ::close(parked);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  occupy_closed_standard_descriptors();
   std::ios::sync_with_stdio(false);
   using namespace vrrl::cli;
 
@@ -45,11 +67,14 @@ int main(int argc, char** argv) {
   vrrl.set_version_flag("--version", "vrrl " + std::string(vrrl::version) + " (reads and writes VRRL format version " +
                                          std::to_string(vrrl::format::log_version) + ")");
   vrrl.require_subcommand(1);
-  vrrl.footer(exit_codes_footer);
 
   const std::vector<Command> commands{add_info_command(vrrl),   add_dump_command(vrrl),
                                       add_verify_command(vrrl), add_tail_command(vrrl),
-                                      add_import_command(vrrl), add_stats_command(vrrl)};
+                                      add_import_command(vrrl), add_stats_command(vrrl),
+                                      add_export_command(vrrl), add_diff_command(vrrl)};
+  // After the subcommands exist: CLI11 copies a parent's footer into each
+  // subcommand created after it, which printed this footer twice.
+  vrrl.footer(exit_codes_footer);
   for (const Command& command : commands) {
     const std::string own = command.app->get_footer();
     command.app->footer(own.empty() ? exit_codes_footer : own + "\n\n" + exit_codes_footer);
@@ -63,7 +88,7 @@ int main(int argc, char** argv) {
     // CLI11 reads an unknown command as a stray positional and then asks for a subcommand.
     if (argc > 1 && argv[1][0] != '-' && vrrl.get_subcommands().empty()) {
       return usage_error(vrrl, std::string("unknown command `") + argv[1] +
-                                   "`; the commands are info, dump, verify, tail, import and stats");
+                                   "`; the commands are info, dump, verify, tail, import, stats, export and diff");
     }
     return usage_error(vrrl, e.what());
   }

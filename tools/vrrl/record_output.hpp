@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <ostream>
 #include <span>
 #include <string>
@@ -14,11 +15,22 @@
 namespace vrrl::cli {
 
 enum class OutputFormat { jsonl, csv, table };
+// How csv and table show timestamp_ns (jsonl always keeps the exact number).
+enum class TimeFormat { ns, iso, relative };
 
-// The names the --format options accept: "jsonl", "csv", "table".
-[[nodiscard]] const std::vector<std::string>& output_format_names();
-// The format for one of those names (anything else reads as jsonl).
+// The names the --format and --time options accept.
+[[nodiscard]] const std::vector<std::string>& output_format_names();  // jsonl, csv, table
+[[nodiscard]] const std::vector<std::string>& time_format_names();    // ns, iso, relative
+// The value for one of those names (anything else reads as the first).
 [[nodiscard]] OutputFormat output_format_named(const std::string& name);
+[[nodiscard]] TimeFormat time_format_named(const std::string& name);
+
+struct PrintOptions {
+  OutputFormat format = OutputFormat::jsonl;
+  TimeFormat time = TimeFormat::ns;
+  std::uint64_t time_origin_ns = 0;  // TimeFormat::relative counts from here (the first record)
+  Wide64 wide = Wide64::as_number;   // jsonl: 64-bit fields as numbers or strings
+};
 
 // Writes records one per line in one format. csv starts with a header row.
 // table right-aligns numbers in columns at least as wide as the records given
@@ -26,7 +38,7 @@ enum class OutputFormat { jsonl, csv, table };
 // reflow what was already printed, which is what `tail -f` needs).
 class RecordPrinter {
  public:
-  RecordPrinter(std::ostream& out, OutputFormat format, std::span<const RecordValue> width_sample = {});
+  RecordPrinter(std::ostream& out, const PrintOptions& options, std::span<const RecordValue> width_sample = {});
   RecordPrinter(const RecordPrinter&) = delete;
   RecordPrinter& operator=(const RecordPrinter&) = delete;
 
@@ -35,11 +47,12 @@ class RecordPrinter {
   void print(const RecordValue& record);
 
  private:
-  static constexpr std::size_t column_count = 9;  // timestamp .. epoch; "failure" is last and unpadded
+  static constexpr std::size_t column_count = 9;  // time .. epoch; "failure" is last and unpadded
+  void append_time(const RecordValue& record);
   void print_table_row(const RecordValue& record);
 
   std::ostream& out_;
-  const OutputFormat format_;
+  const PrintOptions options_;
   std::array<std::size_t, column_count> widths_{};
   std::string line_;  // reused per record
 };

@@ -6,6 +6,7 @@
 #include <vrrl/ring_log.hpp>
 
 #include "command.hpp"
+#include "json_output.hpp"
 #include "log_check.hpp"
 
 namespace vrrl::cli {
@@ -13,7 +14,34 @@ namespace {
 
 struct VerifyOptions {
   std::filesystem::path log;
+  bool json = false;
 };
+
+void print_json_report(const VerifyOptions& options, const LogCheck& check, bool locked) {
+  JsonObject findings = JsonObject::array();
+  for (const Finding& finding : check.findings) {
+    findings.push_back({{"severity", finding.severity == Finding::Severity::problem ? "problem" : "note"},
+                        {"slot", finding.slot ? JsonObject(*finding.slot) : JsonObject()},
+                        {"message", finding.message}});
+  }
+  JsonObject out;
+  out["log"] = options.log.string();
+  out["clean"] = check.clean();
+  out["problems"] = check.problems;
+  out["header_valid"] = check.header_valid;
+  out["capacity"] = check.capacity;
+  out["flags"] = check.flags;
+  out["multi_producer"] = check.multi_producer;
+  out["slots_checked"] = check.slots_checked;
+  out["records"] = check.records;
+  out["empty_slots"] = check.empty_slots;
+  out["bad_magic_slots"] = check.bad_magic_slots;
+  out["timestamps_backwards"] = check.timestamps_backwards;
+  out["locked_by_writer"] = locked;
+  out["findings"] = findings;
+  out["unlisted_findings"] = check.unlisted;
+  print_json(out);
+}
 
 int run_verify(const VerifyOptions& options) {
   const LogCheck check = check_log(options.log);
@@ -28,6 +56,10 @@ int run_verify(const VerifyOptions& options) {
     // check_log could open the file; a failing lock probe changes nothing it found.
   }
 
+  if (options.json) {
+    print_json_report(options, check, locked);
+    return check.clean() ? exit_ok : exit_problems;
+  }
   for (const Finding& finding : check.findings) {
     std::cout << (finding.severity == Finding::Severity::problem ? "problem: " : "note: ");
     if (finding.slot) std::cout << "slot " << *finding.slot << ": ";
@@ -39,7 +71,9 @@ int run_verify(const VerifyOptions& options) {
   if (check.header_valid) {
     std::cout << log << ": " << check.slots_checked << " of " << check.capacity << " slots checked: "
               << check.records << " records, " << check.empty_slots << " empty, " << check.bad_magic_slots
-              << " with a bad magic, " << check.timestamps_backwards << " timestamps going backwards\n";
+              << " with a bad magic, " << check.timestamps_backwards << " timestamps going backwards"
+              << (check.multi_producer && check.timestamps_backwards != 0 ? " (claim order, not a problem)" : "")
+              << '\n';
   }
   if (check.clean()) {
     std::cout << log << ": clean\n";
@@ -54,12 +88,14 @@ int run_verify(const VerifyOptions& options) {
 Command add_verify_command(CLI::App& vrrl) {
   auto options = std::make_shared<VerifyOptions>();
   CLI::App* verify = vrrl.add_subcommand(
-"verify", "Check header, size, record magics, timestamp order; exit 1 on problems");
+      "verify", "Check header, size, record magics, timestamp order; exit 1 on problems");
   verify->footer(
       "Checks the header, the file size against the capacity, every slot's record magic, and that timestamps\n"
-      "never go backwards in replay order (oldest first). Each problem is listed with its slot index, then a\n"
+      "never go backwards in replay order (oldest first; in a multi-producer log, header flags bit 0, records\n"
+      "are in claim order and a step back is a note). Each problem is listed with its slot index, then a\n"
       "summary. Reads the file with plain reads, so truncated and foreign files are examined too.");
   verify->add_option("LOG", options->log, "the log file (need not be a valid log)")->required();
+  verify->add_flag("--json", options->json, "one JSON object instead of the text report (schema: man vrrl)");
   return {verify, [options] { return run_verify(*options); }};
 }
 

@@ -1,0 +1,67 @@
+#include "record_filter.hpp"
+
+#include <algorithm>
+
+#include "dispatch_failure.hpp"
+
+namespace vrrl::cli {
+namespace {
+
+std::vector<std::uint32_t> values_of(const std::vector<std::string>& texts) {
+  std::vector<std::uint32_t> values;
+  for (const std::string& text : texts) values.push_back(u32_of(text));
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
+bool selected(const std::vector<std::uint32_t>& wanted, std::uint32_t value) {
+  return wanted.empty() || std::binary_search(wanted.begin(), wanted.end(), value);
+}
+
+void add_values_option(CLI::App& command, const char* name, std::vector<std::string>& into, const char* what) {
+  command.add_option(name, into, std::string("only records whose ") + what + " is one of these")
+      ->delimiter(',')
+      ->check(u32_value())
+      ->option_text("N[,N...]")
+      ->group("Selecting records");
+}
+
+}  // namespace
+
+void add_filter_options(CLI::App& command, FilterOptions& options, TimeRange time_range) {
+  add_values_option(command, "--tenant", options.tenants, "tenant_id");
+  add_values_option(command, "--opcode", options.opcodes, "opcode");
+  add_values_option(command, "--epoch", options.epochs, "epoch");
+  command.add_flag("--failed", options.failed_only,
+                   "only failed dispatches: failure_class other than none, or slot_status not 0")
+      ->group("Selecting records");
+  if (time_range == TimeRange::not_offered) return;
+  command.add_option("--since", options.since, "only records with timestamp_ns at or after TIME")
+      ->check(time_point_value())
+      ->option_text("TIME")
+      ->group("Selecting records");
+  command.add_option("--until", options.until, "only records with timestamp_ns before TIME")
+      ->check(time_point_value())
+      ->option_text("TIME")
+      ->group("Selecting records");
+}
+
+RecordFilter::RecordFilter(const FilterOptions& options)
+    : tenants_(values_of(options.tenants)),
+      opcodes_(values_of(options.opcodes)),
+      epochs_(values_of(options.epochs)),
+      failed_only_(options.failed_only) {
+  if (!options.since.empty()) since_ = time_point_of(options.since);
+  if (!options.until.empty()) until_ = time_point_of(options.until);
+}
+
+bool RecordFilter::matches(const RecordValue& record) {
+  const RecordedSlot& slot = record.slot;
+  if (!first_timestamp_) first_timestamp_ = slot.timestamp_ns;
+  if (since_ && slot.timestamp_ns < since_->resolve(*first_timestamp_)) return false;
+  if (until_ && slot.timestamp_ns >= until_->resolve(*first_timestamp_)) return false;
+  return selected(tenants_, slot.tenant_id) && selected(opcodes_, slot.opcode) && selected(epochs_, slot.epoch) &&
+         (!failed_only_ || is_failure(record.failure));
+}
+
+}  // namespace vrrl::cli
