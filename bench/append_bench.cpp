@@ -52,6 +52,23 @@ void append_vrrl(benchmark::State& state) {
   report_records(state);
 }
 
+// The same appends with the hot state held in a local copy (what a batch
+// appender would do): shows what the member state costs per append.
+void append_vrrl_local_state(benchmark::State& state) {
+  const auto slots = static_cast<std::uint64_t>(state.range(0));
+  RingLog log = RingLog::open(fresh_path("vrrl_local.vrrl"), slots, {.prefault = true});
+  warm_up(log);
+  RecordedSlot slot = sample_slot(0);
+  {
+    auto appender = log.appender();
+    for (auto _ : state) {
+      ++slot.timestamp_ns;
+      appender.append(slot);
+    }
+  }
+  report_records(state);
+}
+
 void append_vrrl_fresh(benchmark::State& state, bool prefault) {
   RingLog log = RingLog::open(fresh_path("vrrl_cold.vrrl"), big_log_slots, {.prefault = prefault});
   RecordedSlot slot = sample_slot(0);
@@ -120,6 +137,7 @@ void register_append_benchmarks() {
     return same_records(b->ArgName("slots")->Arg(small_log_slots)->Arg(big_log_slots));
   };
   slots(benchmark::RegisterBenchmark("append/vrrl", append_vrrl));
+  slots(benchmark::RegisterBenchmark("append/vrrl_appender", append_vrrl_local_state));
   same_records(benchmark::RegisterBenchmark("append/vrrl_cold", [](benchmark::State& s) { append_vrrl_fresh(s, false); }));
   same_records(benchmark::RegisterBenchmark("append/vrrl_prefault", [](benchmark::State& s) { append_vrrl_fresh(s, true); }));
   for (const std::uint64_t every : {64, 4096}) {

@@ -75,8 +75,7 @@ class BenchDir {
 
 // The 64 bytes a stream writer writes for `slot`: exactly what RingLog stores.
 inline void encode_record(std::byte* out, const RecordedSlot& slot) noexcept {
-  wire::store_le(out + format::record_offset::magic, format::record_magic);
-  wire::encode_body(out, slot, FailureEvidence{});
+  wire::encode_record(out, format::record_magic, slot, FailureEvidence{});
 }
 
 }  // namespace vrrl::bench

@@ -2,8 +2,38 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <vrrl/format.hpp>
+
+namespace vrrl {
+namespace {
+
+std::string compose_message(const Error::Details& details) {
+  std::string message = "vrrl " + details.operation;
+  if (!details.path.empty()) message += " `" + details.path.string() + "`";
+  message += ": " + details.what_is_wrong + ". Fix: " + details.fix + ".";
+  return message;
+}
+
+}  // namespace
+
+Error::Error(Details details) : std::runtime_error(compose_message(details)), details_(std::move(details)) {}
+
+std::string_view to_string(ErrorKind kind) noexcept {
+  switch (kind) {
+    case ErrorKind::io: return "io";
+    case ErrorKind::header_mismatch: return "header_mismatch";
+    case ErrorKind::zero_capacity: return "zero_capacity";
+    case ErrorKind::capacity_overflow: return "capacity_overflow";
+    case ErrorKind::truncated: return "truncated";
+    case ErrorKind::locked: return "locked";
+    case ErrorKind::not_a_log_file: return "not_a_log_file";
+  }
+  return "unknown";
+}
+
+}  // namespace vrrl
 
 namespace vrrl::detail {
 namespace {
@@ -26,6 +56,8 @@ std::string default_fix(int errno_value, const std::filesystem::path& path) {
       return "a component of the path is not a directory; check the path";
     case ENAMETOOLONG:
       return "use a shorter path";
+    case ELOOP:
+      return "the path is a loop of symbolic links; point the link at a file";
     case EIO:
       return "the device reported an I/O error; check it (dmesg) and restore the log from a good copy";
     default:
@@ -54,6 +86,17 @@ Error capacity_error(std::uint64_t capacity, const std::filesystem::path& path, 
 }
 
 }  // namespace
+
+Error problem(ErrorKind kind, std::string operation, const std::filesystem::path& path, std::string what_is_wrong,
+              std::string fix) {
+  return Error({.kind = kind,
+                .operation = std::move(operation),
+                .path = path,
+                .what_is_wrong = std::move(what_is_wrong),
+                .fix = std::move(fix),
+                .errno_value = 0,
+                .slot = std::nullopt});
+}
 
 Error io_error(const std::string& operation, const std::filesystem::path& path, const std::string& call,
                int errno_value, std::string fix) {

@@ -10,6 +10,10 @@
 
 namespace vrrl::detail {
 
+// Any other failure: kind, operation, path, one sentence of what is wrong, a fix.
+[[nodiscard]] Error problem(ErrorKind kind, std::string operation, const std::filesystem::path& path,
+                            std::string what_is_wrong, std::string fix);
+
 // A failed system call: "<call> failed: <strerror> (errno N)", with a fix
 // chosen from the errno when the caller has none better.
 [[nodiscard]] Error io_error(const std::string& operation, const std::filesystem::path& path,

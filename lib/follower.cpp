@@ -1,9 +1,13 @@
 #include <vrrl/follower.hpp>
 
+#include <time.h>
+
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstring>
-#include <new>
+
+#include <vrrl/detail/atomic_word.hpp>
 
 namespace vrrl {
 namespace detail {
@@ -11,17 +15,62 @@ namespace {
 
 constexpr std::size_t words_per_record = format::record_bytes / sizeof(std::uint32_t);
 
-// The word at `offset` of a read-only mapping as an atomic. atomic_ref needs a
-// non-const object; loads never write, so a PROT_READ mapping is fine. Every
-// word of a record is 4-byte aligned (records sit at 32 + 64 i in a page
-// aligned mapping).
-[[nodiscard]] std::atomic_ref<std::uint32_t> word_at(const std::byte* at) noexcept {
-  return std::atomic_ref<std::uint32_t>(
-      *std::launder(reinterpret_cast<std::uint32_t*>(const_cast<std::byte*>(at))));
-}
+// The least time the seed can take per append: it makes four system calls
+// (seek, write, seek, write). A copy that took less than `capacity` times this
+// cannot have been lapped by it. Deliberately low: a too-low bound only makes
+// readers retry more often on slow machines.
+constexpr std::int64_t seed_append_floor_ns = 100;
+// How long the record under the seed's cursor must stay unchanged to count as
+// not being written: a write(2) of 64 bytes takes well under a microsecond.
+constexpr long stable_wait_ns = 100'000;
+
+using Words = std::array<std::uint32_t, words_per_record>;
 
 [[nodiscard]] std::uint64_t oldest_in_ring(std::uint64_t cursor, std::uint64_t capacity) noexcept {
   return cursor > capacity ? cursor - capacity : 0;
+}
+
+[[nodiscard]] std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Relaxed word loads, not memcpy: a writer may be storing into the slot right
+// now, and the caller's checks throw such a copy away.
+void copy_words(const std::byte* record, Words& words) noexcept {
+  for (std::size_t i = 0; i < words_per_record; ++i)
+    words[i] = atomic_word<std::uint32_t>(record + i * sizeof(std::uint32_t)).load(std::memory_order_relaxed);
+}
+
+void decode(const Words& words, RecordedSlot& slot, FailureEvidence& evidence) noexcept {
+  std::array<std::byte, format::record_bytes> bytes;
+  std::memcpy(bytes.data(), words.data(), bytes.size());
+  const RecordView view(bytes.data());
+  slot = view.slot();
+  evidence = view.failure();
+}
+
+// How far the writer's next slot moved from `from` to `to`, modulo capacity:
+// for a writer that counts it is to - from (mod capacity); for the seed, whose
+// cursor is the next slot, the same formula gives the same answer.
+[[nodiscard]] std::uint64_t slots_between(std::uint64_t from, std::uint64_t to, std::uint64_t capacity) noexcept {
+  return ((to % capacity) + capacity - (from % capacity)) % capacity;
+}
+
+// The record under a seed writer's cursor may be the one it is writing.
+// Accept it only if two copies taken stable_wait_ns apart agree and the
+// cursor did not move: the seed's write of a record is one short write(2).
+ReadStatus read_under_cursor(const std::byte* record, const std::byte* base, std::uint64_t cursor_before,
+                             std::uint64_t& cursor, Words& words) noexcept {
+  copy_words(record, words);
+  const timespec pause{0, stable_wait_ns};
+  ::nanosleep(&pause, nullptr);
+  Words again;
+  copy_words(record, again);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  cursor = load_cursor(base);
+  if (cursor != cursor_before || words != again) return ReadStatus::not_yet;
+  return words[0] == format::record_magic ? ReadStatus::complete : ReadStatus::gone;
 }
 
 }  // namespace
@@ -29,42 +78,42 @@ constexpr std::size_t words_per_record = format::record_bytes / sizeof(std::uint
 std::uint64_t load_cursor(const std::byte* base) noexcept {
   // Acquire: pairs with the writer's release store (or CAS) of the cursor, so
   // every record before it has its magic cleared and its body written.
-  return std::atomic_ref<std::uint64_t>(*std::launder(reinterpret_cast<std::uint64_t*>(
-                                            const_cast<std::byte*>(base + format::header_offset::cursor))))
-      .load(std::memory_order_acquire);
+  return atomic_word<std::uint64_t>(base + format::header_offset::cursor).load(std::memory_order_acquire);
 }
 
-ReadStatus read_published(const std::byte* base, std::uint64_t capacity, std::uint64_t sequence,
+ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const Expected& expected,
                           std::uint64_t& cursor, RecordedSlot& slot, FailureEvidence& evidence) noexcept {
-  const std::byte* const record = base + format::record_position(sequence % capacity);
-  const auto magic = word_at(record + format::record_offset::magic);
+  const std::byte* const record = base + format::record_position(expected.slot);
+  const auto magic = atomic_word<std::uint32_t>(record + format::record_offset::magic);
 
-  // Acquire: the cursor we were given covers `sequence`, so this magic is the
-  // clear of record `sequence` or a later store; 0xDEADBEEF then means its
-  // body is complete (the writer's release store of the magic).
-  std::uint32_t magic_before = magic.load(std::memory_order_acquire);
+  // Decide on a cursor loaded *before* the magic: a writer stores the magic
+  // of record p before it advances the cursor past p + 1, so once we have
+  // acquired a cursor >= p + 2 the magic load that follows sees that store
+  // (or a later lap's clear). The other order would misjudge a record whose
+  // magic landed between our two loads.
+  const std::uint64_t cursor_before = load_cursor(base);
+  const std::int64_t started = cursor_before < capacity ? now_ns() : 0;
+  // Acquire: 0xDEADBEEF means the body before it is complete (the writer's
+  // release store of the magic).
+  const std::uint32_t magic_before = magic.load(std::memory_order_acquire);
+  if (cursor_before >= expected.reuse + 1) {
+    cursor = cursor_before;
+    return ReadStatus::lapped;
+  }
   if (magic_before != format::record_magic) {
-    // Decide on a cursor loaded *before* the magic: a writer stores the magic
-    // of record p before it advances the cursor past p + 1, so once we have
-    // acquired a cursor >= p + 2 the magic load that follows sees that store
-    // (or a later lap's clear). The other order would misjudge a record whose
-    // magic landed between our two loads.
-    cursor = load_cursor(base);
-    magic_before = magic.load(std::memory_order_acquire);
-    if (cursor > sequence + capacity) return ReadStatus::lapped;
-    if (magic_before != format::record_magic) {
-      // Between the writer's cursor and magic stores (docs/design.md): retry.
-      if (magic_before == format::empty_record_magic && cursor <= sequence + 1) return ReadStatus::not_yet;
-      return ReadStatus::gone;
+    cursor = cursor_before;
+    // Between the writer's cursor and magic stores (docs/design.md): retry.
+    // (cursor <= p + 1, written without going below zero for p < 0.)
+    if (magic_before == format::empty_record_magic && cursor_before + capacity <= expected.reuse + 1) {
+      return ReadStatus::not_yet;
     }
+    return ReadStatus::gone;
   }
 
-  // Relaxed word loads, not memcpy: a writer may be storing into the slot
-  // right now, and the check below throws such a copy away.
-  std::array<std::uint32_t, words_per_record> words;
+  Words words;
   words[0] = magic_before;
   for (std::size_t i = 1; i < words_per_record; ++i)
-    words[i] = word_at(record + i * sizeof(std::uint32_t)).load(std::memory_order_relaxed);
+    words[i] = atomic_word<std::uint32_t>(record + i * sizeof(std::uint32_t)).load(std::memory_order_relaxed);
   // Acquire fence: if any word above came from a writer that has started on
   // this slot, that writer's earlier magic clear (before its release fence) is
   // visible to the loads below.
@@ -73,32 +122,71 @@ ReadStatus read_published(const std::byte* base, std::uint64_t capacity, std::ui
   // writer's cursor advance with it, which the cursor check then catches.
   const std::uint32_t magic_after = magic.load(std::memory_order_acquire);
   cursor = load_cursor(base);
-  if (cursor > sequence + capacity) return ReadStatus::lapped;
+  if (cursor > expected.reuse) return ReadStatus::lapped;
   if (magic_after != format::record_magic) return ReadStatus::gone;
 
-  std::array<std::byte, format::record_bytes> bytes;
-  std::memcpy(bytes.data(), words.data(), bytes.size());
-  const RecordView view(bytes.data());
-  slot = view.slot();
-  evidence = view.failure();
+  if (cursor < capacity || cursor_before < capacity) {
+    // The writer may be the seed (module comment): was it at this slot at
+    // any moment since the caller began, and could it have lapped the copy?
+    const std::uint64_t to_slot = slots_between(expected.oldest_writer_position, expected.slot, capacity);
+    const std::uint64_t moved = slots_between(expected.oldest_writer_position, cursor, capacity);
+    if (now_ns() - started >= static_cast<std::int64_t>(capacity) * seed_append_floor_ns) {
+      return ReadStatus::not_yet;
+    }
+    if (to_slot < moved) return ReadStatus::lapped;
+    if (to_slot == moved) {
+      const ReadStatus status = read_under_cursor(record, base, cursor, cursor, words);
+      if (status != ReadStatus::complete) return status;
+    }
+  }
+  decode(words, slot, evidence);
   return ReadStatus::complete;
+}
+
+ReadStatus read_snapshot_step(const std::byte* base, std::uint64_t capacity, std::uint64_t start_cursor,
+                              std::uint64_t step, RecordedSlot& slot, FailureEvidence& evidence,
+                              std::uint32_t& magic) noexcept {
+  const std::uint64_t slot_index = (start_cursor % capacity + step) % capacity;
+  magic = atomic_word<std::uint32_t>(base + format::record_position(slot_index) + format::record_offset::magic)
+              .load(std::memory_order_acquire);
+  // Empty and foreign slots are what they are; only records are validated.
+  if (magic != format::record_magic) return ReadStatus::gone;
+  // The slot is reused by append number start_cursor + step.
+  const Expected expected{.slot = slot_index, .reuse = start_cursor + step, .oldest_writer_position = start_cursor};
+  std::uint64_t cursor = 0;
+  ReadStatus status = ReadStatus::not_yet;
+  // A copy that could not be trusted (the seed's timing rule) is retried a few times.
+  for (int attempt = 0; attempt < 4 && status == ReadStatus::not_yet; ++attempt) {
+    status = read_validated(base, capacity, expected, cursor, slot, evidence);
+  }
+  return status;
 }
 
 }  // namespace detail
 
 Follower::Follower(const LogReader& log, std::optional<std::uint64_t> start) noexcept
-    : base_(log.data()), capacity_(log.capacity()), position_(0), highest_cursor_(log.appended()) {
+    : log_(&log), base_(log.data()), capacity_(log.capacity()), position_(0), highest_cursor_(log.appended()) {
+  if (highest_cursor_ >= format::max_cursor) highest_cursor_ = 0;  // poll() reports it
   position_ = start.value_or(detail::oldest_in_ring(highest_cursor_, capacity_));
 }
 
 Follower Follower::from_now(const LogReader& log) noexcept { return Follower(log, log.appended()); }
 
-std::uint64_t Follower::refresh_cursor(PollResult& result) noexcept {
-  const std::uint64_t cursor = detail::load_cursor(base_);
+std::optional<std::uint64_t> Follower::refresh_cursor(PollResult& result) {
+  log_->check_not_shrunk("follow");
+  const std::uint64_t writer_cursor = detail::load_cursor(base_);
+  if (writer_cursor >= format::max_cursor) {
+    result.implausible_cursor = true;
+    return std::nullopt;
+  }
+  std::uint64_t cursor = translate(writer_cursor);
   if (cursor < highest_cursor_) {
-    // The count went backwards: a writer restarted it. Sequences before the
-    // restart are no longer addressable; start over at the oldest record.
-    position_ = detail::oldest_in_ring(cursor, capacity_);
+    // The count went backwards: the seed's modulo cursor, or a restarted
+    // count. Count the appends as the distance the next slot moved, so the
+    // cursor in our count lands in [highest, highest + capacity).
+    const std::uint64_t behind = highest_cursor_ - cursor;
+    offset_ += (behind + capacity_ - 1) / capacity_ * capacity_;
+    cursor = translate(writer_cursor);
     result.resynced = true;
   }
   highest_cursor_ = cursor;

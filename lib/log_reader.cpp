@@ -1,21 +1,21 @@
 #include <vrrl/ring_log.hpp>
 
 #include <fcntl.h>
-#include <sys/file.h>
 
 #include <cerrno>
 #include <utility>
 
 #include "errors.hpp"
 #include "file_descriptor.hpp"
-#include "mapped_log.hpp"
+#include "log_file.hpp"
+#include "writer_lock.hpp"
 
 namespace vrrl {
 
-LogReader::LogReader(std::unique_ptr<detail::MappedLog> file) : file_(std::move(file)) {}
+LogReader::LogReader(std::unique_ptr<detail::LogFile> file) noexcept : file_(std::move(file)) {}
 
 LogReader LogReader::open(const std::filesystem::path& path) {
-  return LogReader(detail::MappedLog::open_reader(path));
+  return LogReader(detail::LogFile::open_reader(path));
 }
 
 LogReader::LogReader(LogReader&& other) noexcept = default;
@@ -30,18 +30,12 @@ std::uint32_t LogReader::flags() const noexcept { return file_->flags(); }
 const std::filesystem::path& LogReader::path() const noexcept { return file_->path(); }
 const std::byte* LogReader::data() const noexcept { return file_->base(); }
 std::uint64_t LogReader::file_size() const noexcept { return file_->file_size(); }
+void LogReader::check_not_shrunk(const char* operation) const { file_->check_not_shrunk(operation); }
 
 bool is_locked_by_writer(const std::filesystem::path& path) {
-  detail::FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  const detail::FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!file.valid()) throw detail::io_error("lock probe", path, "open for reading", errno);
-  // A shared lock conflicts only with a writer's exclusive one; release it at once.
-  while (::flock(file.get(), LOCK_SH | LOCK_NB) != 0) {
-    if (errno == EINTR) continue;
-    if (errno == EWOULDBLOCK) return true;
-    throw detail::io_error("lock probe", path, "flock", errno);
-  }
-  ::flock(file.get(), LOCK_UN);
-  return false;
+  return detail::has_writer(file.get(), path);
 }
 
 }  // namespace vrrl

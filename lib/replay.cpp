@@ -16,6 +16,18 @@ std::string hex32(std::uint32_t value) {
 
 }  // namespace
 
+void detail::throw_bad_slot(const std::filesystem::path& path, std::uint64_t slot_index, std::uint32_t magic) {
+  throw Error({.kind = ErrorKind::header_mismatch,
+               .operation = "replay",
+               .path = path,
+               .what_is_wrong = "header mismatch: slot " + std::to_string(slot_index) + " has record magic " +
+                                hex32(magic) + " (expected 0xDEADBEEF or 0)",
+               .fix = "regenerate the log; VRRL format may have changed (or replay with "
+                      "Recovery::skip_bad_slots / `vrrl verify` to see what is readable)",
+               .errno_value = 0,
+               .slot = slot_index});
+}
+
 void ReplayRange::iterator::settle() {
   ReplayRange& range = *range_;
   slot_ = range.first_slot_ + step_;
@@ -31,16 +43,7 @@ void ReplayRange::iterator::settle() {
     } else {
       switch (range.recovery_) {
         case Recovery::strict:
-          throw Error({.kind = ErrorKind::header_mismatch,
-                       .operation = "replay",
-                       .path = range.path_ != nullptr ? *range.path_ : std::filesystem::path{},
-                       .what_is_wrong = "header mismatch: slot " + std::to_string(slot_) +
-                                        " has record magic " + hex32(magic) +
-                                        " (expected 0xDEADBEEF or 0)",
-                       .fix = "regenerate the log; VRRL format may have changed (or replay with "
-                              "Recovery::skip_bad_slots / `vrrl verify` to see what is readable)",
-                       .errno_value = 0,
-                       .slot = slot_});
+          detail::throw_bad_slot(range.path_ != nullptr ? *range.path_ : std::filesystem::path{}, slot_, magic);
         case Recovery::stop_at_bad_slot:
           range.report_.bad_slots.push_back(slot_);
           range.report_.stopped_early = true;

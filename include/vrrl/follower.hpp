@@ -1,15 +1,19 @@
-// vrrl::Follower: read a log while another thread or process appends to it.
+// Reading a log while another thread or process appends to it: vrrl::Follower
+// (each new record once, by sequence) and vrrl::read_snapshot (every record in
+// the ring now, in replay order). Both copy each record out of the mapping and
+// check that no writer touched it during the copy: they never hand out a torn
+// record, whoever the writer is (RingLog, SharedRingLog, a recording stream,
+// or the Rust seed).
 //
-// A Follower walks a LogReader's mapping by *sequence*: record n is the n-th
-// append over the file's lifetime (the header cursor is the running count, so
-// record n lives in slot n % capacity). poll() copies each new record out of
-// the mapping, checks that no writer touched it while it was being copied, and
-// hands the copy to a callback, oldest first. A reader that is too slow is
-// lapped: the writer overwrites records before they are read. poll() then says
-// exactly how many sequences it skipped (`lost`) and carries on from the
-// oldest record still in the ring.
+// Sequences. Record n is the n-th append over the file's lifetime: vrrl
+// writers keep the header cursor as that running count, so record n lives in
+// slot n % capacity. A reader that is too slow is lapped: the writer
+// overwrites records before they are read. poll() then says exactly how many
+// sequences it skipped (`lost`) and carries on from the oldest record still
+// in the ring.
 //
-// The validation rule (docs/design.md, "Live readers"). For sequence p:
+// The validation rule (docs/design.md, "Live readers"), for a record that
+// must still be sequence p (p + capacity is the append that reuses its slot):
 //   1. acquire-load the magic; it must be 0xDEADBEEF. If not, acquire-load
 //      the cursor and then the magic again: 0 while that cursor == p + 1 is a
 //      record whose append is between its cursor and magic stores (not
@@ -21,8 +25,13 @@
 //      must be <= p + capacity: no later record in that slot was published,
 //      and any writer that started on the slot would have cleared the magic
 //      first (writers clear the magic, fence, then write the body).
-// So a copy that passes never mixes two records, with the single writer
-// (RingLog) or the multi-producer log (SharedRingLog) alike.
+// While the cursor is below capacity the writer may be the seed, which keeps
+// the cursor modulo capacity and writes a record (magic included) with one
+// write(2) and no clear first. Then a copy also counts only if the writer was
+// not at that slot at any moment of the copy (the cursor, the seed's next
+// slot, before and after) and the copy took less time than the seed needs for
+// a whole lap (capacity appends of two system calls each); otherwise it is
+// retried later.
 //
 // What counts as lost: a sequence whose slot was overwritten (lapped), whose
 // append never completed (the writer was killed between its cursor and magic
@@ -30,17 +39,21 @@
 // 0xDEADBEEF. Between resyncs, delivered + lost accounts for every sequence
 // from the start position to position().
 //
+// Resyncs. A cursor that goes backwards is a writer that keeps the cursor
+// modulo capacity (the seed), or one that restarted a damaged count. poll()
+// then counts the appends as the distance the next slot moved (modulo
+// capacity), so nothing is delivered twice, and sets PollResult::resynced:
+// whole laps the writer made between two polls cannot be seen, so `lost` is
+// then a lower bound. Sequences continue from the Follower's own count.
+//
 // Caveats:
 //   * The LogReader must outlive the Follower and must not be moved from.
-//   * A writer that restarts the count (the seed rewrites the cursor modulo
-//     capacity; RingLog resets an implausible cursor) makes the cursor go
-//     backwards. poll() notices when the cursor is below the highest value it
-//     has seen, restarts from the oldest record of the new count and sets
-//     PollResult::resynced. A restart that has already climbed past the old
-//     cursor by the next poll() cannot be told apart from progress.
-//   * Sequences start at 0 only for files written by vrrl since creation; a
-//     seed-written file (cursor modulo capacity) exposes only the records
-//     since its last wrap to a Follower (replay still shows all of them).
+//   * Every poll() and read_snapshot() first checks the file's size (one
+//     fstat) and throws ErrorKind::truncated if another process shrank it; a
+//     shrink between that check and the reads can still raise SIGBUS.
+//   * A header cursor at or above format::max_cursor is damage: poll()
+//     delivers nothing and sets PollResult::implausible_cursor (a writer that
+//     opens the log restarts the count).
 //   * Not thread-safe: one thread polls a Follower. Several Followers over one
 //     LogReader are fine.
 #pragma once
@@ -52,37 +65,48 @@
 #include <optional>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <vrrl/record.hpp>
+#include <vrrl/replay.hpp>
 #include <vrrl/ring_log.hpp>
 
 namespace vrrl {
 
 // What one poll() did.
 struct PollResult {
-  std::uint64_t delivered = 0;  // records passed to the callback
-  std::uint64_t lost = 0;       // sequences skipped: overwritten, never completed, or bad magic
-  bool resynced = false;        // the cursor went backwards; the position restarted (see caveats)
+  std::uint64_t delivered = 0;      // records passed to the callback
+  std::uint64_t lost = 0;           // sequences skipped: overwritten, never completed, or bad magic
+  bool resynced = false;            // the cursor went backwards (see above); `lost` is a lower bound
+  bool implausible_cursor = false;  // the header cursor is >= format::max_cursor: nothing was read
 
   friend bool operator==(const PollResult&, const PollResult&) = default;
 };
 
 namespace detail {
 
-// How reading one sequence went; see the validation rule above.
+// How reading one slot went; see the validation rule above.
 enum class ReadStatus {
-  complete,     // `slot`/`evidence` hold a consistent copy of the record
-  not_yet,      // the cursor covers it but its magic is not stored yet: retry later
-  gone,         // never completed, being overwritten, or a foreign magic: skip it
-  lapped,       // a later record was published in the slot: `cursor` says how far
+  complete,  // `slot`/`evidence` hold a consistent copy of the record
+  not_yet,   // not visible yet, or the copy could not be trusted: retry later
+  gone,      // never completed, being overwritten, or a foreign magic: skip it
+  lapped,    // a later record was published in the slot: `cursor` says how far
 };
 
-// Copies sequence `sequence` out of a mapping (`base` = header, capacity
-// slots follow) and validates it. `cursor` is updated to the latest cursor
-// loaded. No allocation, no system call.
-[[nodiscard]] ReadStatus read_published(const std::byte* base, std::uint64_t capacity,
-                                        std::uint64_t sequence, std::uint64_t& cursor,
-                                        RecordedSlot& slot, FailureEvidence& evidence) noexcept;
+// What the caller knows about the record it reads.
+struct Expected {
+  std::uint64_t slot = 0;   // where it is
+  std::uint64_t reuse = 0;  // the cursor value at which its slot is reused: its sequence + capacity
+  std::uint64_t oldest_writer_position = 0;  // a cursor loaded before the caller began (seed check)
+};
+
+// Copies the record in `expected.slot` out of a mapping (`base` = header,
+// capacity slots follow) and validates it. `cursor` is set to the latest
+// cursor loaded. No allocation, no system call (a vDSO clock read while the
+// cursor is below capacity).
+[[nodiscard]] ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const Expected& expected,
+                                        std::uint64_t& cursor, RecordedSlot& slot,
+                                        FailureEvidence& evidence) noexcept;
 
 // The acquire load of the header cursor (bytes 24..31) of a mapping.
 [[nodiscard]] std::uint64_t load_cursor(const std::byte* base) noexcept;
@@ -108,7 +132,8 @@ class Follower {
   // the start of the call, oldest first, at most `max_records` times. Stops
   // early at a record that is not visible yet. The position moves past a
   // record before its callback runs: if on_record throws, the exception
-  // propagates and that record is not delivered again.
+  // propagates and that record is not delivered again. Throws
+  // ErrorKind::truncated when the file has shrunk (see above).
   template <class OnRecord>
     requires std::is_invocable_v<OnRecord&, std::uint64_t, const RecordedSlot&, const FailureEvidence&>
   PollResult poll(OnRecord&& on_record,
@@ -121,13 +146,25 @@ class Follower {
   [[nodiscard]] std::uint64_t delivered_total() const noexcept { return delivered_total_; }
 
  private:
-  // Loads the cursor; on a backwards jump restarts the position and says so.
-  std::uint64_t refresh_cursor(PollResult& result) noexcept;
+  // Checks the size, loads the cursor and translates it to this Follower's
+  // count (see "Resyncs"); nothing when it is implausible.
+  std::optional<std::uint64_t> refresh_cursor(PollResult& result);
+  // The cursor as loaded now, in this Follower's count.
+  [[nodiscard]] std::uint64_t translate(std::uint64_t writer_cursor) const noexcept {
+    return writer_cursor + offset_;
+  }
+  void skip(std::uint64_t count, PollResult& result) noexcept {
+    result.lost += count;
+    lost_total_ += count;
+    position_ += count;
+  }
 
+  const LogReader* log_;
   const std::byte* base_;     // the LogReader's mapping: header, then the slots
   std::uint64_t capacity_;
   std::uint64_t position_;
-  std::uint64_t highest_cursor_;  // largest cursor seen, to notice a restart
+  std::uint64_t offset_ = 0;  // own count - writer's count; a multiple of capacity
+  std::uint64_t highest_cursor_;  // largest cursor seen, in own count
   std::uint64_t lost_total_ = 0;
   std::uint64_t delivered_total_ = 0;
 };
@@ -136,23 +173,29 @@ template <class OnRecord>
   requires std::is_invocable_v<OnRecord&, std::uint64_t, const RecordedSlot&, const FailureEvidence&>
 PollResult Follower::poll(OnRecord&& on_record, std::size_t max_records) {
   PollResult result;
-  std::uint64_t cursor = refresh_cursor(result);
-  const std::uint64_t end = cursor;  // this call reads up to here, so it terminates
+  const std::optional<std::uint64_t> first_cursor = refresh_cursor(result);
+  if (!first_cursor) return result;
+  const std::uint64_t end = *first_cursor;  // this call reads up to here, so it terminates
+  const std::uint64_t writer_start = end - offset_;
+  std::uint64_t cursor = end;
   RecordedSlot slot;
   FailureEvidence evidence;
   while (position_ < end && result.delivered < max_records) {
-    if (cursor <= position_) break;  // the count went backwards mid-poll: the next poll resyncs
+    if (cursor <= position_) break;         // the count went backwards mid-poll: the next poll resyncs
     if (cursor - position_ > capacity_) {  // lapped: those records are overwritten
-      const std::uint64_t oldest = cursor - capacity_;
-      const std::uint64_t skipped = std::min(oldest, end) - position_;
-      result.lost += skipped;
-      lost_total_ += skipped;
-      position_ += skipped;
+      skip(std::min(cursor - capacity_, end) - position_, result);
       continue;
     }
     const std::uint64_t sequence = position_;
-    const detail::ReadStatus status =
-        detail::read_published(base_, capacity_, sequence, cursor, slot, evidence);
+    std::uint64_t writer_cursor = 0;
+    const detail::ReadStatus status = detail::read_validated(
+        base_, capacity_,
+        {.slot = sequence % capacity_, .reuse = sequence - offset_ + capacity_, .oldest_writer_position = writer_start},
+        writer_cursor, slot, evidence);
+    // A cursor below what we have seen means the writer restarted its count
+    // during the copy: stop, and let the next poll() resync.
+    if (writer_cursor + offset_ < highest_cursor_) break;
+    cursor = writer_cursor + offset_;
     if (status == detail::ReadStatus::not_yet) break;
     if (status == detail::ReadStatus::lapped) continue;  // `cursor` moved: recount above
     ++position_;
@@ -166,6 +209,78 @@ PollResult Follower::poll(OnRecord&& on_record, std::size_t max_records) {
     on_record(sequence, std::as_const(slot), std::as_const(evidence));
   }
   return result;
+}
+
+// What read_snapshot() met besides the records it delivered.
+struct SnapshotReport {
+  std::uint64_t records = 0;              // records delivered
+  std::uint64_t empty_slots = 0;          // slots with magic 0 (including appends that never completed)
+  std::uint64_t overwritten = 0;          // records the writer replaced or was writing during the walk
+  std::vector<std::uint64_t> bad_slots;   // slots with a foreign magic, in replay order
+  bool stopped_early = false;             // Recovery::stop_at_bad_slot ended the walk
+
+  [[nodiscard]] bool clean() const noexcept { return bad_slots.empty(); }
+};
+
+namespace detail {
+// One step of read_snapshot: reads slot `(first_slot + step) % capacity`.
+// Returns the status and fills `slot`/`evidence` when complete; `bad_magic`
+// is set when the slot holds a foreign magic.
+[[nodiscard]] ReadStatus read_snapshot_step(const std::byte* base, std::uint64_t capacity, std::uint64_t start_cursor,
+                                            std::uint64_t step, RecordedSlot& slot, FailureEvidence& evidence,
+                                            std::uint32_t& magic) noexcept;
+}  // namespace detail
+
+// Every record in the ring as of the call, oldest first (replay order), each
+// copied and validated as the Follower does; on_record(slot_index, const
+// RecordedSlot&, const FailureEvidence&) gets the copies. Records the writer
+// overwrote, or was writing, during the walk are counted in `overwritten` and
+// never passed on. Slots with a foreign magic are handled by `recovery` as in
+// replay(): strict throws header_mismatch naming the slot. On a quiescent log
+// the records are exactly replay()'s. Throws ErrorKind::truncated when the
+// file has shrunk.
+template <class OnRecord>
+  requires std::is_invocable_v<OnRecord&, std::uint64_t, const RecordedSlot&, const FailureEvidence&>
+SnapshotReport read_snapshot(const LogReader& log, Recovery recovery, OnRecord&& on_record) {
+  log.check_not_shrunk("read");
+  SnapshotReport report;
+  const std::byte* const base = log.data();
+  const std::uint64_t capacity = log.capacity();
+  const std::uint64_t start_cursor = detail::load_cursor(base);
+  RecordedSlot slot;
+  FailureEvidence evidence;
+  for (std::uint64_t step = 0; step < capacity; ++step) {
+    std::uint32_t magic = 0;
+    const detail::ReadStatus status =
+        detail::read_snapshot_step(base, capacity, start_cursor, step, slot, evidence, magic);
+    const std::uint64_t slot_index = (start_cursor % capacity + step) % capacity;
+    switch (status) {
+      case detail::ReadStatus::complete:
+        ++report.records;
+        on_record(slot_index, std::as_const(slot), std::as_const(evidence));
+        break;
+      case detail::ReadStatus::not_yet:
+      case detail::ReadStatus::lapped:
+        ++report.overwritten;
+        break;
+      case detail::ReadStatus::gone:
+        if (magic == format::empty_record_magic) {
+          ++report.empty_slots;
+        } else if (magic == format::record_magic) {
+          ++report.overwritten;
+        } else if (recovery == Recovery::strict) {
+          detail::throw_bad_slot(log.path(), slot_index, magic);
+        } else {
+          report.bad_slots.push_back(slot_index);
+          if (recovery == Recovery::stop_at_bad_slot) {
+            report.stopped_early = true;
+            return report;
+          }
+        }
+        break;
+    }
+  }
+  return report;
 }
 
 }  // namespace vrrl

@@ -21,7 +21,7 @@ inline constexpr std::uint64_t header_bytes = 32;
 struct header_offset {
   static constexpr std::size_t magic = 0;      // char[8] "VRRL0001"
   static constexpr std::size_t version = 8;    // u32, always 1
-  static constexpr std::size_t flags = 12;     // u32, written 0, ignored on read
+  static constexpr std::size_t flags = 12;     // u32, see the flag_ constants below
   static constexpr std::size_t capacity = 16;  // u64, number of record slots
   static constexpr std::size_t cursor = 24;    // u64, running append count; next slot = cursor % capacity
 };
@@ -46,6 +46,19 @@ struct record_offset {
   static constexpr std::size_t backend_code = 52;   // u32  } "no evidence"; the
   static constexpr std::size_t output_digest = 56;  // u64  } seed writes zeros
 };
+
+// Header flags (offset 12). The seed writes 0 and ignores them; vrrl readers
+// ignore bits they do not know.
+//   flag_multi_producer: written by SharedRingLog. Records are in claim order,
+//   so timestamps of different threads may go backwards between neighbours.
+inline constexpr std::uint32_t flag_multi_producer = 1u << 0;
+
+// A header cursor at or above this value is damage, not a count: 2^61 appends
+// at one per nanosecond take 73 years. Writers restart such a count at open
+// (cursor % capacity); Followers deliver nothing from such a log and say so.
+// Keeping every count below it leaves room for `cursor + capacity` and the
+// multi-producer state keys without overflow.
+inline constexpr std::uint64_t max_cursor = std::uint64_t{1} << 61;
 
 // MAX_REPLAY_RECORDS in the seed: the largest capacity a log may have.
 inline constexpr std::uint64_t max_capacity = 1'048'576;

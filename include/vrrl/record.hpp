@@ -84,29 +84,50 @@ template <class T>
   return value;
 }
 
-// Writes bytes 4..63 of a slot (everything but the record magic).
-inline void encode_body(std::byte* record, const RecordedSlot& slot,
-                        const FailureEvidence& evidence) noexcept {
-  using at = format::record_offset;
-  store_le(record + at::timestamp_ns, slot.timestamp_ns);
-  store_le(record + at::slot_idx, slot.slot_idx);
-  store_le(record + at::tenant_id, slot.tenant_id);
-  store_le(record + at::opcode, slot.opcode);
-  // Records start 32 bytes into a cache line (docs/format.md), so byte 32 of
-  // a record (args[2]) starts the next line. Left alone, the compiler fuses the
-  // four args into one 16-byte store that straddles both lines (a split store,
-  // two cache accesses). The signal fence (compiler-only, emits nothing) keeps
-  // the halves apart; on the 64 MiB log append/vrrl went from ~1.3x to ~1.2x
-  // of append/memcpy_limit (docs/benchmarks.md; within the noise of that machine).
-  store_le(record + at::args, std::array{slot.args[0], slot.args[1]});
-  std::atomic_signal_fence(std::memory_order_acq_rel);
-  store_le(record + at::args + 8, std::array{slot.args[2], slot.args[3]});
-  store_le(record + at::epoch, slot.epoch);
-  store_le(record + at::slot_status, evidence.slot_status);
-  store_le(record + at::failure_class, static_cast<std::uint32_t>(evidence.failure_class));
-  store_le(record + at::backend_code, evidence.backend_code);
-  store_le(record + at::output_digest, evidence.output_digest);
+// Writes all 64 bytes of a record: `magic` and the fields, as four 16-byte
+// stores of values built in registers. Records sit at a multiple of 16 in a
+// page-aligned mapping (32 + 64 i), so each store is aligned and never splits
+// a cache line; the publish protocol writes the body with magic 0 (the slot is
+// already retired, so the magic bytes keep their value).
+inline void encode_record(std::byte* record, std::uint32_t magic, const RecordedSlot& slot,
+                          const FailureEvidence& evidence) noexcept {
+  const auto pair = [](std::uint32_t low, std::uint32_t high) noexcept {
+    return static_cast<std::uint64_t>(low) | static_cast<std::uint64_t>(high) << 32;
+  };
+  // Byte layout (docs/format.md): magic 0, timestamp 4 (unaligned), slot_idx
+  // 12 | tenant_id 16, opcode 20, args 24..39 | epoch 40, slot_status 44,
+  // failure_class 48, backend_code 52, output_digest 56.
+  const std::uint64_t timestamp = slot.timestamp_ns;
+  const std::uint64_t words[8] = {
+      magic | timestamp << 32,
+      timestamp >> 32 | static_cast<std::uint64_t>(slot.slot_idx) << 32,
+      pair(slot.tenant_id, slot.opcode),
+      pair(slot.args[0], slot.args[1]),
+      pair(slot.args[2], slot.args[3]),
+      pair(slot.epoch, evidence.slot_status),
+      pair(static_cast<std::uint32_t>(evidence.failure_class), evidence.backend_code),
+      evidence.output_digest};
+#if defined(__AVX__)
+  // Two 32-byte stores, each exactly one half of a record: records start 32
+  // bytes into a cache line, so neither splits a line.
+  using Lane = std::uint64_t __attribute__((vector_size(32)));
+  const Lane low{words[0], words[1], words[2], words[3]};
+  const Lane high{words[4], words[5], words[6], words[7]};
+  std::memcpy(record, &low, sizeof low);
+  std::memcpy(record + 32, &high, sizeof high);
+#else
+  using Lane = std::uint64_t __attribute__((vector_size(16)));
+  for (std::size_t i = 0; i < 8; i += 2) {
+    const Lane lane{words[i], words[i + 1]};
+    std::memcpy(record + 8 * i, &lane, sizeof lane);
+  }
+#endif
 }
+static_assert(format::record_offset::timestamp_ns == 4 && format::record_offset::slot_idx == 12 &&
+              format::record_offset::tenant_id == 16 && format::record_offset::args == 24 &&
+              format::record_offset::epoch == 40 && format::record_offset::failure_class == 48 &&
+              format::record_offset::output_digest == 56,
+              "encode_record packs the v1 layout into four 16-byte lanes");
 
 }  // namespace wire
 

@@ -20,6 +20,12 @@ enum class Recovery {
   skip_bad_slots,   // step over bad slots; report how many and where
 };
 
+namespace detail {
+// The error Recovery::strict raises for a foreign magic in `slot_index`
+// (header_mismatch, naming the slot).
+[[noreturn]] void throw_bad_slot(const std::filesystem::path& path, std::uint64_t slot_index, std::uint32_t magic);
+}  // namespace detail
+
 // What a replay met besides records. Filled in as the range is iterated.
 struct ReplayReport {
   std::uint64_t records = 0;                 // valid records yielded so far

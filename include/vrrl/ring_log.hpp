@@ -18,13 +18,13 @@
 // Caveats:
 //   * One writer per file: RingLog::open takes an advisory lock (flock) and a
 //     second writer gets ErrorKind::locked. Readers use LogReader, which takes no
-//     lock. A writer that ignores the lock (or truncates the file) is not
+//     lock and cannot make a writer fail. A writer that ignores the lock (or truncates the file) is not
 //     something vrrl can defend against at append() speed: see docs/design.md.
 //   * Records point into the mapping. RecordView and ReplayRange die with the
 //     RingLog / LogReader that made them (and with a move of it).
 //   * Network filesystems: mmap coherence and flock are not reliable there.
-//   * fork(): the child shares the mapping but not the lock's ownership in any
-//     useful way; do not append from both sides.
+//   * fork(): the child shares the mapping and the writer's lock; do not
+//     append from both sides, and open logs in the process that appends.
 //   * The format version (format::log_version, in the file) and the library
 //     version (vrrl::version) are separate numbers.
 #pragma once
@@ -37,6 +37,7 @@
 #include <string_view>
 #include <vector>
 
+#include <vrrl/detail/publish.hpp>
 #include <vrrl/error.hpp>
 #include <vrrl/format.hpp>
 #include <vrrl/record.hpp>
@@ -48,36 +49,41 @@ namespace vrrl {
 inline constexpr std::string_view version = "0.1.0";
 
 namespace detail {
-class MappedLog;  // lib/mapped_log.hpp: open, validate, lock, map; the cold paths
+class LogFile;  // lib/log_file.hpp: open, validate, lock, map; the cold paths
 }
 
 struct OpenOptions {
   // Fault every page of the mapping in at open (MAP_POPULATE; for a writer also
   // MADV_POPULATE_WRITE and a read of each page) so the first lap of appends
-  // takes no page faults: 2.5 instead of ~90 ns per append on a fresh 64 MiB
-  // log (docs/benchmarks.md). Costs open time (about 0.1 s for 64 MiB) and
-  // resident memory, and for a writer marks every page dirty, so the first
-  // sync() after open writes the whole file. Pages that writeback or sync()
-  // has cleaned are write-protected again by the kernel: the first append to
-  // each of them after that faults once more (see docs/benchmarks.md).
+  // takes no page faults (docs/benchmarks.md). Costs open time and resident
+  // memory, and for a writer marks every page dirty, so the first sync() after
+  // open writes the whole file. Pages that writeback or sync() has cleaned are
+  // write-protected again by the kernel: the first append to each of them
+  // after that faults once more (see docs/benchmarks.md).
   bool prefault = false;
 };
 
-// The writer. Not thread-safe: one thread appends (see docs/design.md for
-// several threads). Movable, not copyable; destruction unmaps and unlocks but
-// does not sync.
-class RingLog {
+// The writer. Not thread-safe: one thread appends (for several threads, see
+// <vrrl/recording.hpp> and <vrrl/multi_producer.hpp>). Movable, not copyable;
+// destruction unmaps and unlocks but does not sync. Aligned to a cache line,
+// so RingLogs of different threads side by side in memory never share one.
+class alignas(64) RingLog {
  public:
   // Opens `path` for appending, creating it if it does not exist (seed semantics):
   //  * capacity 0 -> ErrorKind::zero_capacity; above format::max_capacity -> capacity_overflow.
   //  * New file: created at its full size (32 + 64 * capacity) with its space
-  //    reserved (posix_fallocate) and a header, under a temporary name that is
-  //    renamed into place only when complete; a full disk fails here with
-  //    ErrorKind::io naming ENOSPC and leaves nothing behind.
+  //    reserved (posix_fallocate) and a header, unnamed (or under a short hidden
+  //    name) and linked into place only when complete; a full disk fails here
+  //    with ErrorKind::io naming ENOSPC and leaves nothing behind. A symbolic
+  //    link at `path`, dangling or not, is followed, as open(2) does.
   //  * Existing file: magic and version checked (header_mismatch), the header's
   //    capacity validated and used (the argument only matters for a new file),
-  //    the file size checked against it (truncated) before anything is mapped.
-  //  * Another RingLog holding the file -> ErrorKind::locked.
+  //    the file size checked against it (truncated) before anything is mapped,
+  //    and its blocks reserved (a sparse log on a full disk fails here with
+  //    ENOSPC, not with SIGBUS in append()). A header cursor at or above
+  //    format::max_cursor is damage: the count restarts at the slot it names.
+  //  * Another writer holding the file -> ErrorKind::locked; the message says
+  //    whether it is another process, this process, or a parent across fork().
   //  * Not a regular file -> not_a_log_file; any system call failing -> io.
   [[nodiscard]] static RingLog open(const std::filesystem::path& path, std::uint64_t capacity,
                                     const OpenOptions& options = {});
@@ -88,9 +94,20 @@ class RingLog {
   RingLog& operator=(const RingLog&) = delete;
   ~RingLog();
 
-  // The hot path. Overwrites the oldest record when the ring is full.
+  // The hot path: the publish protocol of <vrrl/detail/publish.hpp>, inline.
+  // Overwrites the oldest record when the ring is full.
   void append(const RecordedSlot& slot) noexcept { append(slot, FailureEvidence{}); }
-  void append(const RecordedSlot& slot, const FailureEvidence& evidence) noexcept;
+  void append(const RecordedSlot& slot, const FailureEvidence& evidence) noexcept {
+    if (detail::append_record(hot_, slot, evidence)) detail::wrap_lap(hot_);
+  }
+
+  // Batch appends for a loop that does nothing but append between calls:
+  // the appender holds the hot state in a local value the compiler keeps in
+  // registers, and writes it back to the log when destroyed. While an
+  // Appender is alive, append through it only (not through this RingLog or a
+  // second Appender). The records are published exactly as by append().
+  class Appender;
+  [[nodiscard]] Appender appender() noexcept;
 
   // Oldest first, skipping empty slots; see ReplayRange for lifetimes.
   // Recovery::strict throws vrrl::Error (header_mismatch) on a slot whose magic
@@ -110,32 +127,42 @@ class RingLog {
   // must be treated as lost.
   void sync();
 
-  [[nodiscard]] std::uint64_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] std::uint64_t capacity() const noexcept { return hot_.capacity; }
   // The slot the next append() writes (0 ..< capacity), as the seed's cursor().
-  [[nodiscard]] std::uint64_t cursor() const noexcept { return next_slot_; }
+  [[nodiscard]] std::uint64_t cursor() const noexcept { return hot_.next_slot; }
   // Records appended over the file's lifetime (the header cursor); see docs/format.md.
-  [[nodiscard]] std::uint64_t appended() const noexcept { return appended_; }
+  [[nodiscard]] std::uint64_t appended() const noexcept { return hot_.appended(); }
   [[nodiscard]] const std::filesystem::path& path() const noexcept;
 
  private:
-  // The multi-producer log (multi_producer.hpp) opens, validates, replays and
-  // syncs through a RingLog and needs the mapping pointers below; it never
-  // calls append() and adds nothing to it.
-  friend class SharedRingLog;
+  explicit RingLog(std::unique_ptr<detail::LogFile> file) noexcept;
 
-  explicit RingLog(std::unique_ptr<detail::MappedLog> file);
-
-  std::unique_ptr<detail::MappedLog> file_;
-  // Hot-path state, copied out of file_ so append() touches one object.
-  std::byte* records_ = nullptr;           // slot 0 inside the mapping
-  std::uint64_t* header_cursor_ = nullptr; // header bytes 24..31 inside the mapping
-  std::uint64_t capacity_ = 0;
-  std::uint64_t next_slot_ = 0;            // appended_ % capacity_, kept to avoid a division
-  std::uint64_t appended_ = 0;
+  detail::AppendState hot_;  // everything append() touches, on one cache line
+  std::unique_ptr<detail::LogFile> file_;
 };
 
 // A read-only view of a log another process (or thread) may be writing. Takes
 // no lock and never writes. Same validation as RingLog::open.
+class RingLog::Appender {
+ public:
+  explicit Appender(RingLog& log) noexcept : log_(log), state_(log.hot_) {}
+  Appender(const Appender&) = delete;
+  Appender& operator=(const Appender&) = delete;
+  ~Appender() { log_.hot_ = state_; }
+
+  void append(const RecordedSlot& slot) noexcept { append(slot, FailureEvidence{}); }
+  void append(const RecordedSlot& slot, const FailureEvidence& evidence) noexcept {
+    if (detail::append_record(state_, slot, evidence)) detail::wrap_lap(state_);
+  }
+  [[nodiscard]] std::uint64_t appended() const noexcept { return state_.appended(); }
+
+ private:
+  RingLog& log_;
+  detail::AppendState state_;
+};
+
+inline RingLog::Appender RingLog::appender() noexcept { return Appender(*this); }
+
 class LogReader {
  public:
   [[nodiscard]] static LogReader open(const std::filesystem::path& path);
@@ -146,8 +173,10 @@ class LogReader {
   LogReader& operator=(const LogReader&) = delete;
   ~LogReader();
 
-  // A snapshot walk from the current cursor. With a live writer, records may
-  // change under the walk; use it on quiescent logs or accept a best effort.
+  // A zero-copy walk from the current cursor. With a live writer, records may
+  // change under the walk: for a log that is being written, read with
+  // vrrl::read_snapshot or a Follower (<vrrl/follower.hpp>), which validate
+  // every record they copy.
   [[nodiscard]] ReplayRange replay(Recovery recovery = Recovery::strict) const&;
   // A range over a temporary log would point into a mapping that is gone.
   ReplayRange replay(Recovery recovery = Recovery::strict) const&& = delete;
@@ -162,44 +191,19 @@ class LogReader {
   // The whole mapping (header and slots), for tools such as `vrrl verify`.
   [[nodiscard]] const std::byte* data() const noexcept;
   [[nodiscard]] std::uint64_t file_size() const noexcept;
+  // Throws ErrorKind::truncated (naming `operation`) when another process has
+  // shrunk the file below what is mapped: touching the mapping would SIGBUS.
+  void check_not_shrunk(const char* operation) const;
 
  private:
-  explicit LogReader(std::unique_ptr<detail::MappedLog> file);
-  std::unique_ptr<detail::MappedLog> file_;
+  explicit LogReader(std::unique_ptr<detail::LogFile> file) noexcept;
+  std::unique_ptr<detail::LogFile> file_;
 };
 
-// True when a RingLog (in any process) holds `path` open for writing.
-// Throws vrrl::Error (io) when the file cannot be opened at all.
+// True when a writer (RingLog, SharedRingLog, a recording stream, in any
+// process) holds `path` open. Takes no lock (it asks with F_OFD_GETLK), so a
+// writer opening at the same moment never fails because of it. Throws
+// vrrl::Error (io) when the file cannot be opened at all.
 [[nodiscard]] bool is_locked_by_writer(const std::filesystem::path& path);
-
-// ---------------------------------------------------------------------------
-// The publish protocol (docs/design.md). A process killed between any two of
-// these stores leaves a log whose replay shows every completed append, in
-// order, and no half-written record:
-//  1. clear the slot's magic   -> the old record is gone, the slot reads empty;
-//  2. write the body (bytes 4..63);
-//  3. advance the header cursor -> replay now starts after this slot;
-//  4. write the magic          -> the record becomes visible.
-// Writing the magic before the cursor would let a kill leave the newest record
-// in the slot replay reads first, i.e. out of order.
-inline void RingLog::append(const RecordedSlot& slot, const FailureEvidence& evidence) noexcept {
-  std::byte* const record = records_ + next_slot_ * format::record_bytes;
-  // The magic is 4-byte aligned (the mapping is page aligned, records sit at
-  // 32 + 64 i), as atomic_ref requires.
-  std::atomic_ref<std::uint32_t> magic(
-      *std::launder(reinterpret_cast<std::uint32_t*>(record + format::record_offset::magic)));
-
-  magic.store(format::empty_record_magic, std::memory_order_relaxed);
-  // Release fence: the cleared magic must be visible before any body byte
-  // changes; pairs with the acquire fence of a reader that re-checks the slot.
-  std::atomic_thread_fence(std::memory_order_release);
-  wire::encode_body(record, slot, evidence);
-  ++appended_;
-  // Release: the body is complete for anyone who loads the cursor with acquire.
-  std::atomic_ref<std::uint64_t>(*header_cursor_).store(appended_, std::memory_order_release);
-  // Release: cursor and body are visible before the slot reads as valid.
-  magic.store(format::record_magic, std::memory_order_release);
-  next_slot_ = next_slot_ + 1 == capacity_ ? 0 : next_slot_ + 1;
-}
 
 }  // namespace vrrl

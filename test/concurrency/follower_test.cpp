@@ -202,7 +202,7 @@ TEST_CASE("a foreign magic is counted as lost, not delivered", "[follower]") {
   CHECK(got.sequences == std::vector<std::uint64_t>{0, 2, 3});
 }
 
-TEST_CASE("a cursor that goes backwards (a restarted writer) resyncs", "[follower]") {
+TEST_CASE("a cursor that goes backwards (the seed's modulo cursor) resyncs without repeating records", "[follower]") {
   TempDir dir;
   auto log = RingLog::open(dir.file("a.vrrl"), 8);
   auto reader = LogReader::open(dir.file("a.vrrl"));
@@ -210,13 +210,26 @@ TEST_CASE("a cursor that goes backwards (a restarted writer) resyncs", "[followe
   Collected got;
   append_keys(log, 0, 20);
   CHECK(follower.poll(got.sink()) == PollResult{.delivered = 8, .lost = 12});
-  // What the seed leaves after its next append: the cursor modulo capacity.
+  // What the seed leaves after one append to this log: it wrote slot
+  // 20 % 8 = 4 and stored the next slot, 5, as the cursor.
   overwrite_cursor(dir.file("a.vrrl"), 5);
-  const PollResult result = follower.poll([](std::uint64_t, const RecordedSlot&, const FailureEvidence&) {});
-  CHECK(result.resynced);
-  CHECK(result.delivered == 5);  // sequences 0..4 of the new count
-  CHECK(follower.position() == 5);
+  std::vector<std::uint64_t> sequences;
+  const PollResult result = follower.poll(
+      [&](std::uint64_t sequence, const RecordedSlot&, const FailureEvidence&) { sequences.push_back(sequence); });
+  CHECK(result == PollResult{.delivered = 1, .resynced = true});  // one append, not a replay of the ring
+  CHECK(sequences == std::vector<std::uint64_t>{20});             // the Follower's own count goes on
+  CHECK(follower.position() == 21);
   CHECK(follower.poll(got.sink()) == PollResult{});
+  // Two more seed appends: the next slot moves 5 -> 7.
+  overwrite_cursor(dir.file("a.vrrl"), 7);
+  CHECK(follower.poll(got.sink()).delivered == 2);
+  CHECK(follower.position() == 23);
+  // The seed wraps: 7 -> 1 is two more appends (slots 7 and 0).
+  overwrite_cursor(dir.file("a.vrrl"), 1);
+  const PollResult wrapped = follower.poll(got.sink());
+  CHECK(wrapped.delivered + wrapped.lost == 2);
+  CHECK(wrapped.resynced);
+  CHECK(follower.position() == 25);
 }
 
 // ---------------------------------------------------------------------------

@@ -200,9 +200,10 @@ TEST_CASE("a second writer gets a clear locked error; readers are not blocked", 
   writer.append(record(1));
   CHECK(vrrl::is_locked_by_writer(dir.file("log.vrrl")));
 
+  // In the same process, the message says so (not "another writer").
   const auto e = expect_error([&] { (void)RingLog::open(dir.file("log.vrrl"), 4); });
   CHECK(e.kind() == ErrorKind::locked);
-  CHECK_THAT(e.what(), Catch::Contains("Fix:") && Catch::Contains("LogReader"));
+  CHECK_THAT(e.what(), Catch::Contains("this process already has the log open") && Catch::Contains("Fix:"));
 
   LogReader reader = LogReader::open(dir.file("log.vrrl"));
   CHECK(reader.replay_all() == std::vector<RecordedSlot>{record(1)});

@@ -27,8 +27,7 @@ namespace vrrl::test {
 inline std::vector<std::byte> self_checking_bytes(std::uint64_t n) {
   std::vector<std::byte> bytes(format::record_bytes);
   const SelfCheckingRecord record = make_record(n);
-  wire::store_le(bytes.data() + format::record_offset::magic, format::record_magic);
-  wire::encode_body(bytes.data(), record.slot, record.evidence);
+  wire::encode_record(bytes.data(), format::record_magic, record.slot, record.evidence);
   return bytes;
 }
 

@@ -1,0 +1,32 @@
+// detail::create_log: makes a new, complete, empty log appear at a path in one
+// step, so no reader and no crash ever sees a half-created one. Private to lib/.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+
+#include "file_descriptor.hpp"
+#include "writer_lock.hpp"
+
+namespace vrrl::detail {
+
+struct CreatedLog {
+  FileDescriptor file;  // open read-write
+  WriterLock lock;      // taken before the log became visible
+};
+
+// Where a log opened at `path` lives: `path` itself, or, when `path` is a
+// symbolic link (dangling or not), the file it finally points to, as open(2)
+// would follow it. Throws io (ELOOP) after 40 links, like the kernel.
+[[nodiscard]] std::filesystem::path resolve_symlinks(const std::filesystem::path& path);
+
+// Creates a log of `capacity` slots at `path` (which must not exist; a
+// symbolic link is not followed here: resolve it first). The file is built
+// unnamed (O_TMPFILE) or under a short hidden name in the same directory,
+// its blocks reserved (posix_fallocate: a full disk fails here with ENOSPC),
+// the header written and fsynced, then linked into place and the directory
+// fsynced. Returns nothing when another process created `path` first.
+[[nodiscard]] std::optional<CreatedLog> create_log(const std::filesystem::path& path, std::uint64_t capacity);
+
+}  // namespace vrrl::detail

@@ -1,0 +1,84 @@
+// detail::LogFile: one validated, mapped VRRL log file, the cold paths behind
+// every writer and reader (RingLog, SharedRingLog, LogReader, recording
+// segments). Opens (or creates) the file, validates its header and size before
+// mapping anything, holds the writer's lock, and owns the mapping. It knows
+// nothing about how records are appended. Private to lib/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include <boost/interprocess/mapped_region.hpp>
+
+#include <vrrl/detail/publish.hpp>
+#include <vrrl/replay.hpp>
+#include <vrrl/ring_log.hpp>
+
+#include "file_descriptor.hpp"
+#include "writer_lock.hpp"
+
+namespace vrrl::detail {
+
+class LogFile {
+ public:
+  // Opens or creates a log for appending and holds the writer lock until
+  // destroyed. An existing file's blocks are reserved (posix_fallocate), so a
+  // sparse log (the seed creates them) fails here on a full disk instead of in
+  // append(). A cursor at or above format::max_cursor restarts at the slot it
+  // names.
+  [[nodiscard]] static std::unique_ptr<LogFile> open_writer(const std::filesystem::path& path,
+                                                            std::uint64_t capacity, const OpenOptions& options);
+  // Opens an existing log read-only; takes no lock.
+  [[nodiscard]] static std::unique_ptr<LogFile> open_reader(const std::filesystem::path& path);
+
+  LogFile(const LogFile&) = delete;
+  LogFile& operator=(const LogFile&) = delete;
+  ~LogFile() = default;
+
+  [[nodiscard]] std::byte* base() const noexcept { return static_cast<std::byte*>(region_.get_address()); }
+  [[nodiscard]] std::byte* records() const noexcept { return base() + format::header_bytes; }
+  [[nodiscard]] std::uint64_t* header_cursor() const noexcept;
+  [[nodiscard]] std::uint64_t load_cursor() const noexcept;  // acquire
+  [[nodiscard]] std::uint32_t flags() const noexcept;
+  [[nodiscard]] std::uint64_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] std::uint64_t file_size() const noexcept { return file_size_; }
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+  [[nodiscard]] int descriptor() const noexcept { return file_.get(); }
+
+  // Writer only: the state append_record() works on, positioned after the
+  // last record the header counts.
+  [[nodiscard]] AppendState append_state() const noexcept;
+  // Writer only: sets `flag` in the header (a release store; idempotent).
+  void set_flag(std::uint32_t flag) noexcept;
+
+  // A replay range starting at the oldest slot for the cursor as of now.
+  // Throws ErrorKind::truncated when the file has shrunk since it was mapped.
+  [[nodiscard]] ReplayRange replay(Recovery recovery) const;
+  [[nodiscard]] std::vector<RecordedSlot> replay_all() const;
+
+  void sync();
+
+  // Throws ErrorKind::truncated when another process has shrunk the file
+  // below the mapped size since open: touching the missing pages would SIGBUS.
+  void check_not_shrunk(const char* operation) const;
+
+ private:
+  enum class Access { read_write, read_only };
+  LogFile(std::filesystem::path path, FileDescriptor file, WriterLock lock, std::uint64_t capacity,
+          std::uint64_t file_size, boost::interprocess::mapped_region region) noexcept;
+  [[nodiscard]] static std::unique_ptr<LogFile> map_existing(const std::filesystem::path& path, FileDescriptor file,
+                                                             WriterLock lock, Access access,
+                                                             const OpenOptions& options);
+
+  std::filesystem::path path_;
+  FileDescriptor file_;  // its open file description carries the writer's locks
+  WriterLock lock_;      // empty for readers
+  std::uint64_t capacity_;
+  std::uint64_t file_size_;
+  boost::interprocess::mapped_region region_;
+};
+
+}  // namespace vrrl::detail
