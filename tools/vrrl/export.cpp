@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "chrome_trace.hpp"
 #include "command.hpp"
@@ -28,19 +29,21 @@ constexpr std::uint64_t max_intervals = 100'000;
 
 int run_export(const ExportOptions& options) {
   const RecordSource source = RecordSource::open(options.log);
-  // First pass: the time range of the selected records (ts 0 is the oldest,
-  // and the automatic counter interval depends on the span).
+  // One pass, kept: ts 0 is the oldest selected record and the automatic
+  // counter interval depends on the span, and a second pass over a live log
+  // would see other records than the first (at most capacity records, 64 bytes each).
+  std::vector<SourceRecord> selected;
+  RecordFilter filter(options.filters);
+  const ReadReport report = source.read([&](const SourceRecord& record) {
+    if (filter.matches(record.value)) selected.push_back(record);
+    return true;
+  });
   std::optional<std::uint64_t> min_timestamp;
   std::uint64_t max_timestamp = 0;
-  {
-    RecordFilter filter(options.filters);
-    source.read([&](const SourceRecord& record) {
-      if (!filter.matches(record.value)) return true;
-      const std::uint64_t timestamp = record.value.slot.timestamp_ns;
-      min_timestamp = std::min(min_timestamp.value_or(timestamp), timestamp);
-      max_timestamp = std::max(max_timestamp, timestamp);
-      return true;
-    });
+  for (const SourceRecord& record : selected) {
+    const std::uint64_t timestamp = record.value.slot.timestamp_ns;
+    min_timestamp = std::min(min_timestamp.value_or(timestamp), timestamp);
+    max_timestamp = std::max(max_timestamp, timestamp);
   }
   const std::uint64_t span = min_timestamp ? max_timestamp - *min_timestamp : 0;
   const std::uint64_t interval = options.interval.empty() ? automatic_interval(span) : duration_of(options.interval);
@@ -49,13 +52,8 @@ int run_export(const ExportOptions& options) {
                      " ns into more than " + std::to_string(max_intervals) + " counter intervals; use --interval " +
                      std::to_string(span / max_intervals + 1) + "ns or longer (or leave it out)");
   }
-
   ChromeTraceWriter trace(std::cout, options.log.string(), min_timestamp.value_or(0), interval);
-  RecordFilter filter(options.filters);
-  const ReadReport report = source.read([&](const SourceRecord& record) {
-    if (filter.matches(record.value)) trace.add(record.value, record.stream);
-    return true;
-  });
+  for (const SourceRecord& record : selected) trace.add(record.value, record.stream);
   trace.finish();
   return report_skipped("export", report, options.log) ? exit_problems : exit_ok;
 }

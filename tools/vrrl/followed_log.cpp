@@ -8,7 +8,6 @@
 #include <string>
 
 #include <vrrl/error.hpp>
-#include <vrrl/format.hpp>
 
 namespace vrrl::cli {
 namespace {
@@ -43,23 +42,7 @@ std::unique_ptr<FollowedLog> FollowedLog::open(const std::filesystem::path& path
   }
 }
 
-void FollowedLog::check_size() const {
-  struct stat status {};
-  if (::fstat(file_.get(), &status) != 0) throw stat_failed(reader_.path(), "fstat", errno);
-  const auto size = static_cast<std::uint64_t>(status.st_size);
-  const std::uint64_t needed = format::file_bytes(reader_.capacity());
-  if (size >= needed) return;
-  throw Error({.kind = ErrorKind::truncated,
-               .operation = "tail",
-               .path = reader_.path(),
-               .what_is_wrong = "the log was truncated while tail followed it: it is " + std::to_string(size) +
-                                " bytes now, but its header promised " + std::to_string(reader_.capacity()) +
-                                " slots, which need " + std::to_string(needed) + " bytes",
-               .fix = "whatever shrank the file destroyed the records; run `vrrl verify " + reader_.path().string() +
-                      "` to see what is left, and restore the log from a complete copy",
-               .errno_value = 0,
-               .slot = std::nullopt});
-}
+void FollowedLog::check_size() const { reader_.check_not_shrunk("tail"); }
 
 FollowedLog::PathState FollowedLog::path_state() const {
   struct stat now {};

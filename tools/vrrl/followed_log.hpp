@@ -38,7 +38,7 @@ class FollowedLog {
   [[nodiscard]] const LogReader& reader() const noexcept { return reader_; }
 
   // Throws vrrl::Error (truncated) when the open file is now shorter than its
-  // header promises, (io) when fstat fails.
+  // header promises (LogReader::check_not_shrunk), (io) when fstat fails.
   void check_size() const;
 
   // What the path names now (one stat call).
@@ -48,7 +48,7 @@ class FollowedLog {
   FollowedLog(FileDescriptor file, LogReader reader, dev_t device, ino_t inode)
       : file_(std::move(file)), reader_(std::move(reader)), device_(device), inode_(inode) {}
 
-  FileDescriptor file_;  // the mapped file, for fstat: the mapping cannot say its size
+  FileDescriptor file_;  // the mapped file, opened to learn its device and inode
   LogReader reader_;
   const dev_t device_;
   const ino_t inode_;

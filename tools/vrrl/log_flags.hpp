@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <string>
 
+#include <vrrl/format.hpp>
+
 namespace vrrl::cli {
 
-// format::flag_multi_producer: set by SharedRingLog. Records are in claim
-// order, so timestamps of different threads may go backwards between neighbours.
-inline constexpr std::uint32_t multi_producer_flag = 1u << 0;
+// Set by SharedRingLog: records are in claim order, so timestamps of
+// different threads may go backwards between neighbours.
+inline constexpr std::uint32_t multi_producer_flag = format::flag_multi_producer;
 inline constexpr std::uint32_t known_flags = multi_producer_flag;
 
 // "" for 0, else " (multi-producer)", " (multi-producer; unknown bits 0x00000010 ignored)", ...

@@ -3,22 +3,29 @@
 #include <iostream>
 #include <utility>
 
+#include <vrrl/follower.hpp>
+
 namespace vrrl::cli {
 
 RecordSource RecordSource::open(const std::filesystem::path& path) { return {path, LogReader::open(path)}; }
 
 ReadReport RecordSource::read(const RecordVisitor& visit) const {
   // The one place a log is walked; every read command goes through here.
+  bool visiting = true;  // read_snapshot walks the whole ring; after a stop, the rest is only counted
+  std::uint64_t delivered = 0;
+  const SnapshotReport snapshot = read_snapshot(
+      log_, Recovery::skip_bad_slots,
+      [&](std::uint64_t slot_index, const RecordedSlot& slot, const FailureEvidence& evidence) {
+        if (!visiting) return;
+        ++delivered;
+        visiting = visit(SourceRecord{RecordValue{slot, evidence}, slot_index, {}});
+      });
   ReadReport report;
-  ReplayRange replay = log_.replay(Recovery::skip_bad_slots);
-  for (auto it = replay.begin(); it != replay.end(); ++it) {
-    ++report.records;
-    if (!visit(SourceRecord{copy_record(*it), it.slot_index(), {}})) break;
-  }
-  const ReplayReport& walked = replay.report();
-  report.empty_slots = walked.empty_slots;
-  report.bad_slots = walked.bad_slots.size();
-  if (!walked.bad_slots.empty()) report.first_bad_slot = walked.bad_slots.front();
+  report.records = visiting ? snapshot.records : delivered;
+  report.empty_slots = snapshot.empty_slots;
+  report.bad_slots = snapshot.bad_slots.size();
+  if (!snapshot.bad_slots.empty()) report.first_bad_slot = snapshot.bad_slots.front();
+  report.skipped_live = snapshot.overwritten;
   return report;
 }
 

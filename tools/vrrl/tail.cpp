@@ -44,9 +44,6 @@ struct TailOptions {
   FilterOptions filters;
 };
 
-// format::max_cursor: a header cursor at or above it is damage, not a count.
-constexpr std::uint64_t implausible_cursor = std::uint64_t{1} << 61;
-
 volatile sig_atomic_t stop_requested = 0;
 
 extern "C" void request_stop(int) { stop_requested = 1; }
@@ -117,7 +114,7 @@ Follower follower_at_newest(const LogReader& reader, std::uint64_t lines) {
 // Creates the Follower once the cursor is plausible; warns once while it is not.
 bool ensure_follower(FollowState& state, const std::filesystem::path& path) {
   const std::uint64_t cursor = state.log->reader().appended();
-  if (cursor >= implausible_cursor) {
+  if (cursor >= format::max_cursor) {
     state.follower.reset();
     if (!state.warned_implausible) {
       note("the log's header cursor " + std::to_string(cursor) +
@@ -174,7 +171,7 @@ int follow(const TailOptions& options) {
   prepare_sigbus_message(options.log);
   FollowState state;
   state.log = FollowedLog::open(options.log);
-  if (state.log->reader().appended() < implausible_cursor) {
+  if (state.log->reader().appended() < format::max_cursor) {
     state.follower.emplace(follower_at_newest(state.log->reader(), options.lines));
   }
 
@@ -197,6 +194,9 @@ int follow(const TailOptions& options) {
             if (filter.matches(record)) printer.print(record);
           });
       std::cout.flush();
+      if (result.implausible_cursor) {
+        (void)ensure_follower(state, options.log);  // the cursor went bad between our check and the poll: warn
+      }
       if (result.resynced) {
         note("the log's cursor went backwards (the log was recreated, or its writer keeps the cursor modulo "
              "capacity as the Rust seed does); following from the oldest record of the new count");
