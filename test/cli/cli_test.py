@@ -4,6 +4,7 @@
 Environment: VRRL (the vrrl binary), APPEND_RECORDS (test/cli/append_records).
 Known logs are made by append_records, whose records expected_record() mirrors.
 """
+import calendar
 import json
 import os
 import queue
@@ -96,12 +97,22 @@ class Case:
 
 # --- help, version, arguments ------------------------------------------------
 
+COMMANDS = ["info", "dump", "verify", "tail", "import", "stats", "export", "diff"]
+
+
 def case_help_and_version(t):
-    result = run("--help", expect=0)
-    check("Exit codes:" in result.stdout and "usage error" in result.stdout, result.stdout)
-    for command in ["info", "dump", "verify", "tail", "import", "stats"]:
+    top = run("--help", expect=0).stdout
+    check("Exit codes:" in top and "usage error" in top and top.count("Exit codes:") == 1, top)
+    for command in COMMANDS:
+        check(f"  {command} " in top, f"{command} not listed in vrrl --help")
         result = run(command, "--help", expect=0)
-        check(f"vrrl {command}" in result.stdout and "Exit codes:" in result.stdout, result.stdout)
+        out = result.stdout
+        check(f"vrrl {command}" in out and "Exit codes:" in out, out)
+        # One footer (CLI11 used to copy the parent's into info, dump and stats: printed twice), and it
+        # points at what is installed, not at a file of the source tree.
+        check(out.count("Exit codes:") == 1 and out.count("See also:") == 1, f"{command}: footer repeated:\n{out}")
+        check("man vrrl" in out, f"{command}: no pointer to man vrrl:\n{out}")
+        check(out.splitlines()[0] and not out.startswith(" "), f"{command}: first line is not a description")
     result = run("--version", expect=0)
     check(result.stdout.startswith("vrrl ") and "format version 1" in result.stdout, result.stdout)
 
@@ -118,7 +129,31 @@ def case_bad_arguments(t):
                            (("tail", log, "-n", "x"), "x"),
                            (("import", t.path("new.vrrl")), "--capacity"),
                            (("import", t.path("new.vrrl"), "--capacity", "0"), "capacity"),
-                           (("verify", log, "extra"), "extra")]:
+                           (("verify", log, "extra"), "extra"),
+                           # malformed values: exit 2, and the message shows the expected form
+                           (("dump", log, "--opcode", "0xZZ"), "expected decimal or 0x-hex, e.g. 42 or 0x40000003"),
+                           (("dump", log, "--opcode", "40,,41"), "expected decimal or 0x-hex"),
+                           (("dump", log, "--epoch", "-1"), "expected decimal or 0x-hex"),
+                           (("dump", log, "--tenant", "4294967296"), "from 0 to 4294967295"),
+                           (("dump", log, "--since", "2026-13-01"), "ISO-8601 UTC (e.g. 2026-12-01T09:50:00Z"),
+                           (("dump", log, "--since", "2026-02-29"), "not a valid date"),
+                           (("dump", log, "--until", "yesterday"), "+DURATION after the first record"),
+                           (("dump", log, "--since", "+1.5"), "e.g. 1ms, 250us or 1.5s"),
+                           (("dump", log, "--since", "+1.5ns"), "finer than a nanosecond"),
+                           (("dump", log, "--since", "1969-12-31"), "before 1970-01-01"),
+                           (("dump", log, "--since", "2600-01-01T00:00:00Z"), "after 2554-07-21"),
+                           (("dump", log, "--since", "99999999999999999999"), "above 2^64-1"),
+                           (("dump", log, "--time", "iso"), "applies to --format csv and table"),
+                           (("dump", log, "--time", "local", "--format", "csv"), "local"),
+                           (("dump", log, "--format", "csv", "--u64-as-string"), "jsonl only"),
+                           (("stats", log, "--interval", "5"), "a number and a unit"),
+                           (("stats", log, "--interval", "0ms"), "positive duration"),
+                           (("stats", log, "--u64-as-string"), "--json"),
+                           (("info", log, "--u64-as-string"), "--json"),
+                           (("export", log, "--format", "svg"), "svg"),
+                           (("export", log, "--interval", "1x"), "a number and a unit"),
+                           (("diff", log), "B"),
+                           (("diff", log, log, "--order", "random"), "random")]:
         result = run(*args, stdin="", expect=2)
         check_one_line_error(result, fragment)
         check(result.stdout == "", result.stdout)
@@ -339,7 +374,7 @@ def case_verify_foreign(t):
         "elf": (b"\x7fELF\x02\x01\x01\x00" + bytes(100), 'starts with "\\x7FELF\\x02\\x01\\x01\\x00", not'),
         "short": (b"VRR", 'starts with "VRR", not VRRL0001'),
         "version": (b"VRRL0001" + struct.pack("<IIQQ", 2, 0, 4, 0) + bytes(4 * RECORD), "format version 2"),
-        "capacity": (b"VRRL0001" + struct.pack("<IIQQ", 1, 0, 0, 0), "capacity 0 is outside"),
+        "capacity": (b"VRRL0001" + struct.pack("<IIQQ", 1, 0, 0, 0), "capacity must be > 0"),
         "long": (b"VRRL0001" + struct.pack("<IIQQ", 1, 0, 2, 0) + bytes(2 * RECORD + 7), "7 more than"),
     }
     for name, (content, fragment) in cases.items():
@@ -571,6 +606,361 @@ def case_import_large_malformed_writes_nothing(t):
     run("import", log, stdin=text, expect=1)
     check(file_bytes(log) == before, "the existing log was changed")
     check(sorted(os.listdir(t.dir)) == sorted(["bad.jsonl", "known.vrrl"]), f"left behind: {os.listdir(t.dir)}")
+
+
+def import_records(path, capacity, records):
+    run("import", path, "--capacity", capacity, stdin="".join(json.dumps(r) + "\n" for r in records), expect=0)
+
+
+def record(timestamp_ns, slot_idx, tenant_id=0, opcode=40, epoch=1, failure=None):
+    r = {"timestamp_ns": timestamp_ns, "slot_idx": slot_idx, "tenant_id": tenant_id, "opcode": opcode,
+         "args": [slot_idx, 0, 0, 0], "epoch": epoch}
+    if failure is not None:
+        r["failure"] = dict(zip(["slot_status", "failure_class", "backend_code", "output_digest"], failure))
+    return r
+
+
+# 2026-12-01T09:50:00Z in ns since the epoch
+BASE_NS = calendar.timegm((2026, 12, 1, 9, 50, 0)) * 10**9
+
+
+def case_dump_selection(t):
+    # Several values, hex, --epoch, --failed, tail's filters.
+    log = t.known_log(capacity=16, count=12)
+    def dumped(*args, command="dump"):
+        out = run(command, log, *args, *(["--format", "jsonl"] if command == "tail" else []), expect=0).stdout
+        return [json.loads(line)["slot_idx"] for line in out.splitlines()]
+    check(dumped("--opcode", "0x29") == [1, 3, 5, 7, 9, 11], dumped("--opcode", "0x29"))
+    check(dumped("--tenant", "0,2") == [0, 2, 3, 5, 6, 8, 9, 11], dumped("--tenant", "0,2"))
+    check(dumped("--tenant", "0", "--tenant", "0X2") == dumped("--tenant", "0,2"), "repeated option")
+    check(dumped("--epoch", "1") == list(range(12)) and dumped("--epoch", "2,3") == [], "epoch")
+    check(dumped("--failed") == [3, 7, 11], dumped("--failed"))
+    check(dumped("--failed", "--tenant", "1") == [7], "failed and tenant")
+    check(dumped("--opcode", "40", "-n", "4", command="tail") == [8, 10], "tail counts -n before the filters")
+
+
+def case_dump_time_range(t):
+    log = t.path("times.vrrl")
+    import_records(log, 16, [record(BASE_NS + i * 500_000, i) for i in range(10)])   # one every 0.5 ms
+    def dumped(*args):
+        return [json.loads(line)["slot_idx"] for line in run("dump", log, *args, expect=0).stdout.splitlines()]
+    check(dumped("--since", str(BASE_NS + 1_000_000)) == list(range(2, 10)), "absolute ns")
+    check(dumped("--until", str(BASE_NS + 1_000_000)) == [0, 1], "until is exclusive")
+    check(dumped("--since", "+1.5ms") == list(range(3, 10)), dumped("--since", "+1.5ms"))
+    check(dumped("--since", "+1ms", "--until", "+2ms") == [2, 3], "relative range")
+    check(dumped("--since", "+500000ns", "--until", "+0.001s") == [1], "ns and s units")
+    check(dumped("--since", "2026-12-01T09:50:00.0015Z") == list(range(3, 10)), "ISO with a fraction")
+    check(dumped("--since", "2026-12-01T09:50:00.001500000+00:00") == list(range(3, 10)), "ISO +00:00")
+    check(dumped("--until", "2026-12-01T09:50:00Z") == [], "ISO whole seconds, exclusive")
+    check(dumped("--since", "2026-12-01") == list(range(10)) and dumped("--until", "2026-12-01") == [], "date only")
+    check(dumped("--since", "+1h") == [], "past the end")
+    # The first record anchors +TIME even when --from skips it.
+    check(dumped("--from", "4", "--since", "+1ms") == list(range(4, 10)), "--from does not move the anchor")
+    for command in ["stats", "export"]:
+        run(command, log, "--since", "+1ms", "--until", "+2ms", expect=0)
+    check(json.loads(run("stats", log, "--json", "--since", "+1ms", "--until", "+2ms", expect=0).stdout)["records"]
+          == 2, "stats --since/--until")
+
+
+def case_dump_time_formats(t):
+    log = t.path("times.vrrl")
+    import_records(log, 16, [record(BASE_NS + 123_456_789, 0), record(BASE_NS + 1_623_456_790, 1)])
+    lines = run("dump", log, "--format", "csv", "--time", "iso", expect=0).stdout.splitlines()
+    check(lines[0].startswith("time_utc,slot_idx,") and lines[1].startswith("2026-12-01T09:50:00.123456789Z,0,")
+          and lines[2].startswith("2026-12-01T09:50:01.623456790Z,1,"), lines)
+    lines = run("dump", log, "--format", "csv", "--time", "relative", expect=0).stdout.splitlines()
+    check(lines[0].startswith("since_first_s,") and lines[1].startswith("+0.000000000,0,")
+          and lines[2].startswith("+1.500000001,1,"), lines)
+    table = run("dump", log, "--format", "table", "--time", "iso", expect=0).stdout.splitlines()
+    check(table[0].split()[0] == "time_utc" and table[1].split()[0] == "2026-12-01T09:50:00.123456789Z", table)
+    ns = run("dump", log, "--format", "csv", "--time", "ns", expect=0).stdout
+    check(ns == run("dump", log, "--format", "csv", expect=0).stdout, "--time ns is the default")
+    # A record older than the first (a multi-producer log): negative relative time.
+    older = t.path("older.vrrl")
+    import_records(older, 4, [record(2000, 0), record(1500, 1)])
+    lines = run("dump", older, "--format", "csv", "--time", "relative", expect=0).stdout.splitlines()
+    check(lines[2].startswith("-0.000000500,1,"), lines)
+
+
+def case_dump_u64_as_string(t):
+    # jq 1.6 reads numbers as doubles: 2^64-1 would come back as 18446744073709551616.
+    log = t.path("wide.vrrl")
+    big = [record(2**64 - 1, 0, failure=[1, "device_loss", 7, 2**64 - 3]), record(2**53 + 1, 1)]
+    import_records(log, 8, big)
+    lines = run("dump", log, "--u64-as-string", expect=0).stdout.splitlines()
+    check(lines[0] == '{"timestamp_ns":"18446744073709551615","slot_idx":0,"tenant_id":0,"opcode":40,'
+                     '"args":[0,0,0,0],"epoch":1,"failure":{"slot_status":1,"failure_class":"device_loss",'
+                     '"backend_code":7,"output_digest":"18446744073709551613"}}', lines[0])
+    check(json.loads(lines[1])["timestamp_ns"] == str(2**53 + 1), lines[1])
+    # import reads the strings back: the same bytes.
+    copy = t.path("copy.vrrl")
+    run("import", copy, "--capacity", "8", stdin="\n".join(lines) + "\n", expect=0)
+    check(file_bytes(copy) == file_bytes(log), "the round trip through strings changed the log")
+    for bad in ['"1e3"', '"-1"', '" 1"', '""', '"18446744073709551616"']:
+        line = lines[1].replace(f'"{2**53 + 1}"', bad)
+        result = run("import", t.path("bad.vrrl"), "--capacity", "8", stdin=line + "\n", expect=1)
+        check('"timestamp_ns" must be an integer' in result.stderr, result.stderr)
+    result = run("import", t.path("bad.vrrl"), "--capacity", "8", stdin=lines[1].replace('"slot_idx":1',
+                 '"slot_idx":"1"') + "\n", expect=1)
+    check('"slot_idx" must be an integer from 0 to 4294967295, got "1"' in result.stderr, result.stderr)
+
+
+INFO_KEYS = ["log", "format_version", "flags", "multi_producer", "capacity", "file_size", "cursor", "next_slot",
+             "records_in_use", "empty_slots", "bad_slots", "skipped_live", "oldest", "newest", "locked_by_writer"]
+STATS_KEYS = ["log", "capacity", "records_in_log", "records", "failures", "min_timestamp_ns", "max_timestamp_ns",
+              "span_ns", "records_per_second", "per_opcode", "per_tenant", "per_failure_class", "skipped"]
+VERIFY_KEYS = ["log", "clean", "problems", "header_valid", "capacity", "flags", "multi_producer", "slots_checked",
+               "records", "empty_slots", "bad_magic_slots", "timestamps_backwards", "locked_by_writer", "findings",
+               "unlisted_findings"]
+
+
+def one_json_object(text):
+    lines = text.splitlines()
+    check(len(lines) == 1, f"expected one line of JSON, got {lines}")
+    return json.loads(lines[0])
+
+
+def case_info_json(t):
+    log = t.known_log(capacity=4, count=6)
+    info = one_json_object(run("info", log, "--json", expect=0).stdout)
+    check(list(info) == INFO_KEYS, list(info))
+    check(info == {"log": log, "format_version": 1, "flags": 0, "multi_producer": False, "capacity": 4,
+                   "file_size": HEADER + 4 * RECORD, "cursor": 6, "next_slot": 2, "records_in_use": 4,
+                   "empty_slots": 0, "bad_slots": 0, "skipped_live": 0,
+                   "oldest": {"timestamp_ns": 1020, "slot": 2}, "newest": {"timestamp_ns": 1050, "slot": 1},
+                   "locked_by_writer": False}, info)
+    wide = one_json_object(run("info", log, "--json", "--u64-as-string", expect=0).stdout)
+    check(wide["cursor"] == "6" and wide["oldest"]["timestamp_ns"] == "1020", wide)
+    empty = t.path("empty.vrrl")
+    append(empty, 16, 0, 0)
+    info = one_json_object(run("info", empty, "--json", expect=0).stdout)
+    check(info["oldest"] is None and info["newest"] is None and info["records_in_use"] == 0, info)
+
+
+def case_stats_json(t):
+    log = t.known_log(capacity=16, count=10)
+    stats = one_json_object(run("stats", log, "--json", expect=0).stdout)
+    check(list(stats) == STATS_KEYS, list(stats))
+    check(stats["records"] == 10 and stats["records_in_log"] == 10 and stats["failures"] == 2, stats)
+    check(stats["min_timestamp_ns"] == 1000 and stats["max_timestamp_ns"] == 1090 and stats["span_ns"] == 90, stats)
+    check(abs(stats["records_per_second"] - 10 / 90e-9) < 1, stats)
+    check(stats["per_opcode"] == [{"opcode": 40, "records": 5}, {"opcode": 41, "records": 5}], stats)
+    check(stats["per_tenant"] == [{"tenant_id": 0, "records": 4}, {"tenant_id": 1, "records": 3},
+                                  {"tenant_id": 2, "records": 3}], stats)
+    check(stats["per_failure_class"] == [{"failure_class": "device_loss", "records": 1},
+                                         {"failure_class": "transient_queue", "records": 1}], stats)
+    check(stats["skipped"] == {"bad_slots": 0, "live": 0}, stats)
+    wide = one_json_object(run("stats", log, "--json", "--u64-as-string", expect=0).stdout)
+    check(wide["min_timestamp_ns"] == "1000" and wide["span_ns"] == "90", wide)
+    selected = one_json_object(run("stats", log, "--json", "--opcode", "41", expect=0).stdout)
+    check(selected["records"] == 5 and selected["records_in_log"] == 10 and selected["failures"] == 2, selected)
+    empty = t.path("empty.vrrl")
+    append(empty, 16, 0, 0)
+    stats = one_json_object(run("stats", empty, "--json", expect=0).stdout)
+    check(stats["records"] == 0 and stats["span_ns"] is None and stats["records_per_second"] is None, stats)
+
+
+def case_verify_json(t):
+    log = t.known_log(capacity=8, count=5)
+    report = one_json_object(run("verify", log, "--json", expect=0).stdout)
+    check(list(report) == VERIFY_KEYS, list(report))
+    check(report["clean"] and report["problems"] == 0 and report["records"] == 5 and report["empty_slots"] == 3
+          and report["findings"] == [] and report["capacity"] == 8, report)
+    flip_bit(log, HEADER + 2 * RECORD + 1, 3)
+    report = one_json_object(run("verify", log, "--json", expect=1).stdout)
+    check(not report["clean"] and report["problems"] == 1 and report["bad_magic_slots"] == 1, report)
+    check(report["findings"] == [{"severity": "problem", "slot": 2, "message": "record magic 0xDEADB6EF is neither "
+                                  "0xDEADBEEF (a record) nor 0 (empty)"}], report)
+    foreign = t.path("foreign.txt")
+    with open(foreign, "w") as f:
+        f.write("not a log")
+    report = one_json_object(run("verify", foreign, "--json", expect=1).stdout)
+    check(not report["header_valid"] and report["findings"][0]["slot"] is None, report)
+
+
+def case_stats_interval(t):
+    log = t.path("rate.vrrl")
+    # 3 records in [0, 1ms), none in [1ms, 2ms), 2 in [2ms, 3ms); opcodes 40 and 41; one failure.
+    import_records(log, 16, [record(BASE_NS, 0, opcode=40), record(BASE_NS + 100_000, 1, opcode=41),
+                             record(BASE_NS + 999_999, 2, opcode=40, failure=[3, "none", 0, 0]),
+                             record(BASE_NS + 2_000_000, 3, opcode=41), record(BASE_NS + 2_500_000, 4, opcode=41)])
+    out = run("stats", log, "--interval", "1ms", expect=0).stdout
+    rows = [line.split() for line in out[out.index("per 1 ms interval"):].splitlines()[1:]]
+    check(rows[0] == ["start", "records", "failures", "op", "40", "op", "41"], rows)
+    check(rows[1:] == [["+0.000000000", "3", "1", "2", "1"], ["+0.001000000", "0", "0", "0", "0"],
+                       ["+0.002000000", "2", "0", "0", "2"]], rows)
+    stats = one_json_object(run("stats", log, "--interval", "1ms", "--json", expect=0).stdout)
+    check(stats["interval_ns"] == 1_000_000, stats)
+    check(stats["intervals"] == [
+        {"start_ns": BASE_NS, "records": 3, "failures": 1, "per_opcode": {"40": 2, "41": 1}},
+        {"start_ns": BASE_NS + 1_000_000, "records": 0, "failures": 0, "per_opcode": {}},
+        {"start_ns": BASE_NS + 2_000_000, "records": 2, "failures": 0, "per_opcode": {"41": 2}}], stats)
+    # Too many intervals for the span: a usage error that names a workable interval.
+    result = run("stats", log, "--interval", "1ns", expect=2)
+    check_one_line_error(result, "more than 100000 intervals", "use --interval")
+
+
+def case_stats_failure_semantics(t):
+    # A failure is a failure class other than none or a non-zero slot_status; evidence alone is not.
+    log = t.path("evidence.vrrl")
+    import_records(log, 8, [record(1, 0, failure=[0, "none", 0, 12345]),        # digest only: ok
+                            record(2, 1, failure=[0, "none", 9, 0]),            # backend code only: ok
+                            record(3, 2, failure=[4, "none", 0, 0]),            # status: failure
+                            record(4, 3, failure=[0, "program_bug", 0, 0]),     # class: failure
+                            record(5, 4)])
+    out = run("stats", log, expect=0).stdout
+    check("failures      2 " in out, out)
+    rows = [line.split() for line in out.splitlines()]
+    check(["none", "1", "20.0%"] in rows and ["program_bug", "1", "20.0%"] in rows, out)
+    failed = [json.loads(line)["slot_idx"] for line in run("dump", log, "--failed", expect=0).stdout.splitlines()]
+    check(failed == [2, 3], failed)
+    trace = json.loads(run("export", log, expect=0).stdout)
+    names = [e["name"] for e in trace["traceEvents"] if e["ph"] == "X"]
+    check(names == ["opcode 40", "opcode 40", "opcode 40 failed", "opcode 40 failed", "opcode 40"], names)
+
+
+def case_verify_multi_producer(t):
+    # Header flags bit 0 (SharedRingLog): records are in claim order, so a step back in time is a note.
+    records = {0: expected_record(0), 1: expected_record(1), 2: dict(expected_record(2), timestamp_ns=5)}
+    for flags, status in [(1, 0), (0, 1), (1 | 16, 0)]:
+        log = t.path(f"flags-{flags}.vrrl")
+        write_log(log, 4, 3, records, flags=flags)
+        out = run("verify", log, expect=status).stdout
+        if flags & 1:
+            check("note: slot 2: timestamp 5 ns goes backwards" in out and "claim order" in out
+                  and out.count("problem:") == 0 and out.splitlines()[-1].endswith(": clean"), out)
+            check("a multi-producer log" in out, out)
+            report = one_json_object(run("verify", log, "--json", expect=0).stdout)
+            check(report["multi_producer"] and report["timestamps_backwards"] == 1 and report["clean"], report)
+            info = info_fields(run("info", log, expect=0).stdout)
+            check(info["flags"].startswith(f"0x{flags:08X} (multi-producer"), info)
+        else:
+            check("problem: slot 2: timestamp 5 ns goes backwards" in out, out)
+        if flags & 16:
+            check("bits 0x00000010 mean nothing to this vrrl" in out, out)
+
+
+def case_verify_implausible_cursor(t):
+    log = t.path("implausible.vrrl")
+    write_log(log, 8, 2**61, {i: expected_record(i) for i in range(8)})
+    out = run("verify", log, expect=1).stdout
+    check("problem: cursor 2305843009213693952 is at or above 2^61" in out, out)
+
+
+def trace_events(text):
+    trace = json.loads(text)
+    check(set(trace) == {"displayTimeUnit", "otherData", "traceEvents"}, list(trace))
+    return trace, trace["traceEvents"]
+
+
+def case_export_chrome_trace(t):
+    log = t.known_log(capacity=64, count=40)   # tenants 0..2, opcodes 40/41, failures at i % 4 == 3
+    trace, events = trace_events(run("export", log, "--format", "chrome-trace", expect=0).stdout)
+    check(trace["displayTimeUnit"] == "ns" and trace["otherData"]["base_timestamp_ns"] == "1000", trace["otherData"])
+    by_phase = {}
+    for event in events:
+        by_phase.setdefault(event["ph"], []).append(event)
+    check(set(by_phase) == {"M", "X", "i", "C"}, set(by_phase))
+    # Metadata: one process (the log), one named thread track per tenant (tid = tenant + 1).
+    names = {(e["name"], e["pid"], e["tid"]): e["args"]["name"] for e in by_phase["M"]}
+    check(names == {("process_name", 1, 0): log, ("thread_name", 1, 1): "tenant 0", ("thread_name", 1, 2): "tenant 1",
+                    ("thread_name", 1, 3): "tenant 2"}, names)
+    # One complete event per dispatch, in replay order, with the record in args, ts exact in microseconds.
+    dispatches = by_phase["X"]
+    check(len(dispatches) == 40, len(dispatches))
+    for i, event in enumerate(dispatches):
+        expected = expected_record(i)
+        failed = "failure" in expected
+        check(event["name"] == f"opcode {expected['opcode']}" + (" failed" if failed else ""), event)
+        check(event["cat"] == ("dispatch,failure" if failed else "dispatch") and event["dur"] == 0, event)
+        check(event["ts"] == i * 10 / 1000 and event["pid"] == 1 and event["tid"] == expected["tenant_id"] + 1, event)
+        args = event["args"]
+        check(args["timestamp_ns"] == str(expected["timestamp_ns"]) and args["slot_idx"] == i
+              and args["opcode"] == expected["opcode"] and args["args"] == expected["args"]
+              and args["epoch"] == expected["epoch"], event)
+        if failed:
+            check(args["failure"] == dict(expected["failure"], output_digest=str(expected["failure"]["output_digest"])),
+                  event)
+    check([e["ts"] for e in dispatches] == sorted(e["ts"] for e in dispatches), "dispatches out of order")
+    # Each failure is also an instant event, process-scoped, at the dispatch's time.
+    instants = by_phase["i"]
+    check([(e["ts"], e["s"], e["name"]) for e in instants] ==
+          [(d["ts"], "p", "failure: " + d["args"]["failure"]["failure_class"]) for d in dispatches
+           if d["cat"] == "dispatch,failure"], instants)
+    check(len(instants) == 10, len(instants))
+    # Counters: dispatches and failures per interval add up, intervals in order, ending at zero.
+    counters = by_phase["C"]
+    interval_ns = int(trace["otherData"]["counter_interval_ns"])
+    check(interval_ns == 1 and counters[0]["name"] == "dispatches per 1 ns", (interval_ns, counters[0]))  # 390 ns / 200, on the 1-2-5 scale
+    check(sum(c["args"]["dispatches"] for c in counters) == 40, counters)
+    check(sum(c["args"]["failures"] for c in counters) == 10, counters)
+    check([c["ts"] for c in counters] == [k * interval_ns / 1000 for k in range(len(counters))], counters)
+    check(counters[-1]["args"] == {"dispatches": 0, "failures": 0}, counters[-1])
+    # Selection applies, and a chosen interval is used.
+    _, events = trace_events(run("export", log, "--failed", "--tenant", "1", "--interval", "100ns", expect=0).stdout)
+    picked = [e["args"]["slot_idx"] for e in events if e["ph"] == "X"]
+    check(picked == [7, 19, 31], picked)
+    check([e["name"] for e in events if e["ph"] == "C"][0] == "dispatches per 100 ns", events)
+    # An empty selection is still a valid trace.
+    _, events = trace_events(run("export", log, "--opcode", "7", expect=0).stdout)
+    check(events == [], events)
+
+
+def case_diff(t):
+    def run_log(name, records):
+        path = t.path(name)
+        import_records(path, 64, records)
+        return path
+    base = [record(1000 + i, i, tenant_id=i % 2, epoch=i // 4) for i in range(12)]   # epochs 0, 1, 2
+    a = run_log("a.vrrl", base)
+    same = run_log("same.vrrl", [dict(r, timestamp_ns=r["timestamp_ns"] + 77) for r in base])  # times differ only
+    swapped = list(base)
+    swapped[4], swapped[5] = swapped[5], swapped[4]          # interleaving within epoch 1
+    reordered = run_log("reordered.vrrl", swapped)
+    changed = [dict(r) for r in base]
+    changed[9] = dict(changed[9], opcode=99)                  # epoch 2
+    changed_log = run_log("changed.vrrl", changed)
+    shorter = run_log("shorter.vrrl", base[:11])
+    result = run("diff", a, same, expect=0)
+    check(result.stdout == "no divergence: 3 epochs, 12 records compared\n", result.stdout)
+    check(run("diff", a, reordered, expect=0).stdout.startswith("no divergence"), "canonical order")
+    result = run("diff", a, reordered, "--order", "log", expect=1)
+    check(result.stdout.splitlines()[0] == "first divergence: epoch 1, record 0 of the epoch (log order; 4 vs 4 "
+          "records in the epoch)", result.stdout)
+    result = run("diff", a, changed_log, expect=1)
+    lines = result.stdout.splitlines()
+    check(lines[0] == "first divergence: epoch 2, record 1 of the epoch (canonical order; 4 vs 4 records in the "
+          "epoch)", lines)
+    check(lines[1].startswith(f"  {a}: slot_idx=9 tenant_id=1 opcode=40 ") and
+          lines[2].startswith(f"  {changed_log}: slot_idx=9 tenant_id=1 opcode=99 "), lines)
+    result = run("diff", a, shorter, expect=1)
+    check("epoch 2, record 3 of the epoch (canonical order; 4 vs 3" in result.stdout and "(no record)" in result.stdout,
+          result.stdout)
+    # Trouble is exit 2, as in diff(1).
+    check_one_line_error(run("diff", a, t.path("missing.vrrl"), expect=2), "missing.vrrl")
+
+
+def case_scheduler_example(t):
+    # examples/scheduler writes every dispatch from 4 threads into one SharedRingLog, with an
+    # output_digest on every record: no failures, a clean verify, and diff finds the perturbed epoch.
+    demo = os.environ["SCHEDULER_DEMO"]
+    logs = {}
+    for name, extra in [("a", []), ("b", []), ("perturbed", ["--perturb", "12"]), ("other", ["--seed", "8"])]:
+        logs[name] = t.path(name + ".vrrl")
+        seed = [] if name == "other" else ["--seed", "7"]
+        subprocess.run([demo, logs[name], "--workers", "4", "--epochs", "30", *seed, *extra], check=True,
+                       capture_output=True, timeout=120)
+    stats = one_json_object(run("stats", logs["a"], "--json", expect=0).stdout)
+    check(stats["failures"] == 0 and stats["per_failure_class"] == [] and stats["records"] > 0, stats)
+    check("failures      0 " in run("stats", logs["a"], expect=0).stdout, "stats text")
+    result = run("verify", logs["a"], expect=0)
+    check("a multi-producer log" in result.stdout and result.stdout.splitlines()[-1].endswith(": clean"),
+          result.stdout)
+    check(run("diff", logs["a"], logs["b"], expect=0).stdout.startswith("no divergence: 30 epochs"), "same seed")
+    check(run("diff", logs["a"], logs["perturbed"], expect=1).stdout.startswith("first divergence: epoch 12,"),
+          "perturbed at epoch 12")
+    check(run("diff", logs["a"], logs["other"], expect=1).stdout.startswith("first divergence: epoch 0,"),
+          "another seed")
 
 
 # --- tail --------------------------------------------------------------------------------

@@ -16,6 +16,7 @@
 
 #include <vrrl/error.hpp>
 #include <vrrl/format.hpp>
+#include <vrrl/header.hpp>
 #include <vrrl/record.hpp>
 
 #include "log_flags.hpp"
@@ -235,20 +236,14 @@ LogCheck check_log(const std::filesystem::path& path) {
                      "the file is " + std::to_string(size) + " bytes and ends inside the 32-byte header");
     return check;
   }
-  using at = format::header_offset;
-  const auto version = wire::load_le<std::uint32_t>(header.data() + at::version);
-  const auto flags = wire::load_le<std::uint32_t>(header.data() + at::flags);
-  const auto capacity = wire::load_le<std::uint64_t>(header.data() + at::capacity);
-  const auto cursor = wire::load_le<std::uint64_t>(header.data() + at::cursor);
-  if (version != format::log_version) {
-    findings.problem("header", std::nullopt,
-                     "format version " + std::to_string(version) + "; this vrrl reads version " +
-                         std::to_string(format::log_version));
-    return check;
-  }
-  if (capacity == 0 || capacity > format::max_capacity) {
-    findings.problem("header", std::nullopt,
-                     "capacity " + std::to_string(capacity) + " is outside 1.." + std::to_string(format::max_capacity));
+  const LogHeader fields = decode_header(header);
+  const std::uint32_t flags = fields.flags;
+  const std::uint64_t capacity = fields.capacity;
+  const std::uint64_t cursor = fields.cursor;
+  // The library's rule for version and capacity; the size is checked below,
+  // in more detail than check_header gives (which slots are missing).
+  if (const auto problem = check_header(fields, format::file_bytes(format::max_capacity))) {
+    findings.problem("header", std::nullopt, problem->what_is_wrong);
     return check;
   }
   check.header_valid = true;
@@ -264,7 +259,11 @@ LogCheck check_log(const std::filesystem::path& path) {
     findings.note("header", std::nullopt,
                   "flags " + hex32(flags) + ": bits " + hex32(unknown) + " mean nothing to this vrrl and are ignored");
   }
-  if (cursor >= capacity) {
+  if (cursor >= format::max_cursor) {
+    findings.problem("header", std::nullopt,
+                     "cursor " + std::to_string(cursor) + " is at or above 2^61: damage, not a count of appends "
+                     "(a writer that opens the log restarts it at cursor % capacity; readers by sequence see nothing)");
+  } else if (cursor >= capacity) {
     findings.note("header", std::nullopt,
                   "cursor " + std::to_string(cursor) + " is at or above capacity " + std::to_string(capacity) +
                       ": a running count of appends (next slot " + std::to_string(cursor % capacity) + ")");

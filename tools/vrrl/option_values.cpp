@@ -50,7 +50,9 @@ constexpr std::array<Unit, 6> units{{{"ns", 1},
 constexpr std::string_view duration_form = "a number and a unit (ns, us, ms, s, min, h), e.g. 1ms, 250us or 1.5s";
 
 // "1.5ms" -> 1500000. Rejects what does not come to a whole number of ns.
-std::variant<std::uint64_t, BadValue> amount_with_unit(std::string_view text, std::string_view what) {
+// `shown` is the option's whole value, for messages ("+1.5ms" for "1.5ms").
+std::variant<std::uint64_t, BadValue> amount_with_unit(std::string_view text, std::string_view shown,
+                                                       std::string_view what) {
   const std::size_t unit_at = text.find_first_not_of("0123456789.");
   const std::string_view number = text.substr(0, unit_at);
   const std::string_view unit_name = unit_at == std::string_view::npos ? std::string_view{} : text.substr(unit_at);
@@ -63,7 +65,7 @@ std::variant<std::uint64_t, BadValue> amount_with_unit(std::string_view text, st
   const std::string_view fraction = point == std::string_view::npos ? std::string_view{} : number.substr(point + 1);
   if (unit == nullptr || !all_digits(whole) || (point != std::string_view::npos && !all_digits(fraction)) ||
       fraction.size() > 12) {
-    return BadValue{shown_quoted(text) + " is not " + std::string(what) + "; expected " + std::string(duration_form)};
+    return BadValue{shown_quoted(shown) + " is not " + std::string(what) + "; expected " + std::string(duration_form)};
   }
   // Checked 64-bit arithmetic: any overflow means "longer than 2^64 ns".
   const std::optional<std::uint64_t> whole_value = whole_number(whole);
@@ -75,11 +77,11 @@ std::variant<std::uint64_t, BadValue> amount_with_unit(std::string_view text, st
   std::uint64_t divisor = 1;
   for (std::size_t i = 0; i < fraction.size(); ++i) divisor *= 10;
   if (!overflow && scaled % divisor != 0) {
-    return BadValue{shown_quoted(text) + " is finer than a nanosecond; expected " + std::string(duration_form)};
+    return BadValue{shown_quoted(shown) + " is finer than a nanosecond; expected " + std::string(duration_form)};
   }
   overflow = overflow || __builtin_add_overflow(ns, scaled / divisor, &ns);
   if (overflow) {
-    return BadValue{shown_quoted(text) + " is longer than 2^64 ns (584 years); expected " + std::string(duration_form)};
+    return BadValue{shown_quoted(shown) + " is longer than 2^64 ns (584 years); expected " + std::string(duration_form)};
   }
   return ns;
 }
@@ -176,6 +178,18 @@ std::variant<std::uint32_t, BadValue> parse_u32(std::string_view text) {
   return static_cast<std::uint32_t>(*value);
 }
 
+std::variant<std::vector<std::uint32_t>, BadValue> parse_u32_list(std::string_view text) {
+  std::vector<std::uint32_t> values;
+  for (;;) {
+    const std::size_t comma = text.find(',');
+    auto value = parse_u32(text.substr(0, comma));
+    if (const BadValue* bad = std::get_if<BadValue>(&value)) return *bad;
+    values.push_back(std::get<std::uint32_t>(value));
+    if (comma == std::string_view::npos) return values;
+    text.remove_prefix(comma + 1);
+  }
+}
+
 std::uint64_t TimePoint::resolve(std::uint64_t first_record_ns) const noexcept {
   if (base == Base::absolute) return ns;
   return ns > u64_max - first_record_ns ? u64_max : first_record_ns + ns;
@@ -187,11 +201,8 @@ std::variant<TimePoint, BadValue> parse_time_point(std::string_view text) {
     return BadValue{shown_quoted(text) + " is above 2^64-1; expected " + std::string(time_form)};
   }
   if (!text.empty() && text.front() == '+') {
-    auto amount = amount_with_unit(text.substr(1), "a duration");
-    if (std::holds_alternative<BadValue>(amount)) {
-      return BadValue{shown_quoted(text) + " is not a time after the first record; expected + and " +
-                      std::string(duration_form) + " (+1.5ms, +2s)"};
-    }
+    auto amount = amount_with_unit(text.substr(1), text, "a time after the first record (+DURATION)");
+    if (const BadValue* bad = std::get_if<BadValue>(&amount)) return *bad;
     return TimePoint{TimePoint::Base::first_record, std::get<std::uint64_t>(amount)};
   }
   if (auto iso = iso_time(text)) {
@@ -202,18 +213,18 @@ std::variant<TimePoint, BadValue> parse_time_point(std::string_view text) {
 }
 
 std::variant<std::uint64_t, BadValue> parse_duration(std::string_view text) {
-  auto amount = amount_with_unit(text, "a duration");
+  auto amount = amount_with_unit(text, text, "a duration");
   if (const auto* ns = std::get_if<std::uint64_t>(&amount); ns != nullptr && *ns == 0) {
     return BadValue{shown_quoted(text) + " is zero; expected a positive duration, e.g. 1ms, 250us or 1.5s"};
   }
   return amount;
 }
 
-CLI::Validator u32_value() { return validator_of<std::uint32_t>(parse_u32); }
+CLI::Validator u32_list_value() { return validator_of<std::vector<std::uint32_t>>(parse_u32_list); }
 CLI::Validator time_point_value() { return validator_of<TimePoint>(parse_time_point); }
 CLI::Validator duration_value() { return validator_of<std::uint64_t>(parse_duration); }
 
-std::uint32_t u32_of(std::string_view validated) { return value_of(parse_u32(validated)); }
+std::vector<std::uint32_t> u32_list_of(std::string_view validated) { return value_of(parse_u32_list(validated)); }
 TimePoint time_point_of(std::string_view validated) { return value_of(parse_time_point(validated)); }
 std::uint64_t duration_of(std::string_view validated) { return value_of(parse_duration(validated)); }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -23,6 +24,8 @@ struct BadValue {
 
 // "42" or "0x2A" (any case), 0 ..= 2^32-1.
 [[nodiscard]] std::variant<std::uint32_t, BadValue> parse_u32(std::string_view text);
+// "40,0x29,7": one or more of those, comma-separated (no empty items).
+[[nodiscard]] std::variant<std::vector<std::uint32_t>, BadValue> parse_u32_list(std::string_view text);
 
 // A point in time on the timestamp_ns axis (nanoseconds since the Unix epoch,
 // UTC). `relative` points count from the first record of the input.
@@ -45,12 +48,12 @@ struct TimePoint {
 
 // CLI11 validators for the parsers above; the option stores the text and the
 // command converts it after parsing (the conversion cannot fail then).
-[[nodiscard]] CLI::Validator u32_value();
+[[nodiscard]] CLI::Validator u32_list_value();
 [[nodiscard]] CLI::Validator time_point_value();
 [[nodiscard]] CLI::Validator duration_value();
 
 // The value of a text the validator accepted.
-[[nodiscard]] std::uint32_t u32_of(std::string_view validated);
+[[nodiscard]] std::vector<std::uint32_t> u32_list_of(std::string_view validated);
 [[nodiscard]] TimePoint time_point_of(std::string_view validated);
 [[nodiscard]] std::uint64_t duration_of(std::string_view validated);
 

@@ -9,7 +9,9 @@ namespace {
 
 std::vector<std::uint32_t> values_of(const std::vector<std::string>& texts) {
   std::vector<std::uint32_t> values;
-  for (const std::string& text : texts) values.push_back(u32_of(text));
+  for (const std::string& text : texts) {
+    for (std::uint32_t value : u32_list_of(text)) values.push_back(value);
+  }
   std::sort(values.begin(), values.end());
   return values;
 }
@@ -20,8 +22,7 @@ bool selected(const std::vector<std::uint32_t>& wanted, std::uint32_t value) {
 
 void add_values_option(CLI::App& command, const char* name, std::vector<std::string>& into, const char* what) {
   command.add_option(name, into, std::string("only records whose ") + what + " is one of these")
-      ->delimiter(',')
-      ->check(u32_value())
+      ->check(u32_list_value())
       ->option_text("N[,N...]")
       ->group("Selecting records");
 }
