@@ -3,11 +3,17 @@
 // per run (one lap of the 64 MiB log), so the per-iteration time is ns/record.
 //
 //   append/vrrl/slots:N            RingLog::append into a warm log of N slots
+//   append/vrrl_appender/slots:N   the same through RingLog::Appender (hot state in a local)
 //   append/vrrl_cold               a fresh, unprefaulted 64 MiB log: page faults included
 //   append/vrrl_prefault           a fresh log opened with {.prefault = true} (MAP_POPULATE)
 //   append/vrrl_sync_every_N       append, and sync() every N records
 //   append/<stream baseline>       see stream_writers.hpp
 //   append/memcpy_limit/slots:N    plain 64-byte copies into a warm mapping
+//   append/spdlog_async            spdlog's async logger, queue full blocks (peers/spdlog_writer.hpp)
+//   append/spdlog_async_overrun    the same, queue full overwrites the oldest message
+//   append/lttng_ust               one LTTng-UST tracepoint per record (peers/lttng_session.hpp)
+// A peer that is not available here (not built in, no session daemon) skips
+// with a message saying why and how to fix it.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -16,6 +22,8 @@
 
 #include <vrrl/ring_log.hpp>
 
+#include "peers/lttng_session.hpp"
+#include "peers/spdlog_writer.hpp"
 #include "stream_writers.hpp"
 #include "workload.hpp"
 
@@ -30,7 +38,7 @@ std::filesystem::path fresh_path(const std::string& name) {
 
 void report_records(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * format::record_bytes));
+  state.SetBytesProcessed(static_cast<std::int64_t>(static_cast<std::uint64_t>(state.iterations()) * format::record_bytes));
   state.counters["records_per_iteration"] = 1;
 }
 
@@ -107,6 +115,47 @@ void append_stream(benchmark::State& state, const char* file_name, std::uint64_t
   report_records(state);
 }
 
+void append_spdlog(benchmark::State& state, peers::QueueFull policy) {
+  if (const auto status = peers::spdlog_availability(); !status.ok) {
+    state.SkipWithError(status.reason.c_str());
+    return;
+  }
+  const auto path = BenchDir::get() / "spdlog.log";
+  RecordedSlot slot = sample_slot(0);
+  if (policy == peers::QueueFull::block) {
+    peers::SpdlogAsyncWriter<peers::QueueFull::block> writer(path, big_log_slots);
+    for (auto _ : state) {
+      ++slot.timestamp_ns;
+      writer.append(slot);
+    }
+  } else {
+    peers::SpdlogAsyncWriter<peers::QueueFull::overrun> writer(path, big_log_slots);
+    for (auto _ : state) {
+      ++slot.timestamp_ns;
+      writer.append(slot);
+    }
+    state.counters["lost_records"] = static_cast<double>(writer.lost());
+  }
+  report_records(state);  // the writer's destructor (draining the queue) ran untimed
+}
+
+void append_lttng(benchmark::State& state) {
+  peers::LttngSession& session = peers::LttngSession::instance();
+  if (!session.availability().ok) {
+    state.SkipWithError(session.availability().reason.c_str());
+    return;
+  }
+  peers::LttngWriter writer(BenchDir::get(), big_log_slots);
+  RecordedSlot slot = sample_slot(0);
+  for (auto _ : state) {
+    ++slot.timestamp_ns;
+    writer.append(slot);
+  }
+  report_records(state);
+  // Untimed: flushes the session and counts what its consumer could not keep up with.
+  state.counters["lost_records"] = static_cast<double>(session.take_discarded());
+}
+
 // Warm like append/vrrl: one untimed lap over the mapping first.
 void append_memcpy_limit(benchmark::State& state) {
   const auto slots = static_cast<std::uint64_t>(state.range(0));
@@ -140,7 +189,7 @@ void register_append_benchmarks() {
   slots(benchmark::RegisterBenchmark("append/vrrl_appender", append_vrrl_local_state));
   same_records(benchmark::RegisterBenchmark("append/vrrl_cold", [](benchmark::State& s) { append_vrrl_fresh(s, false); }));
   same_records(benchmark::RegisterBenchmark("append/vrrl_prefault", [](benchmark::State& s) { append_vrrl_fresh(s, true); }));
-  for (const std::uint64_t every : {64, 4096}) {
+  for (const std::uint64_t every : {std::uint64_t{64}, std::uint64_t{4096}}) {
     fewer_records(benchmark::RegisterBenchmark(("append/vrrl_sync_every_" + std::to_string(every)).c_str(),
                                                append_vrrl_sync_every, every));
   }
@@ -155,6 +204,9 @@ void register_append_benchmarks() {
   same_records(benchmark::RegisterBenchmark("append/ofstream", append_stream<OfstreamWriter>, "ofstream.log",
                                                     big_log_slots));
   slots(benchmark::RegisterBenchmark("append/memcpy_limit", append_memcpy_limit));
+  same_records(benchmark::RegisterBenchmark("append/spdlog_async", append_spdlog, peers::QueueFull::block));
+  same_records(benchmark::RegisterBenchmark("append/spdlog_async_overrun", append_spdlog, peers::QueueFull::overrun));
+  same_records(benchmark::RegisterBenchmark("append/lttng_ust", append_lttng));
 }
 
 // Registration at load time keeps main() Google Benchmark's own.

@@ -1,92 +1,56 @@
 // vrrl-latency: how long one append takes, not on average but in the tail.
-// Times every single append (rdtsc on x86-64, steady_clock elsewhere) of
-// RingLog and of each stream baseline (stream_writers.hpp), and prints p50,
-// p99, p99.9, p99.99 and max, for:
+// Times every single append of RingLog, of each stream baseline
+// (stream_writers.hpp) and of the peers (peers/), and prints p50, p90, p99,
+// p99.9, p99.99 and max, for:
 //   warm      the file was written one full lap before timing (vrrl: mapping
-//             pre-touched; streams: page cache populated)
+//             pre-touched; streams: page cache populated; peers: running)
 //   cold      a fresh file: first-touch page faults / page-cache allocation included
 //   prefault  vrrl only: a fresh file opened with {.prefault = true}
 //
 //   vrrl-latency [--records N] [--dir DIR] [--json FILE] [--only VARIANT]
 //
 // Each variant writes a ring of N slots (N = --records, default 1,048,576: the
-// 64 MiB log) and N appends are timed, so "warm" is exactly one lap after
-// the untimed one and "cold" touches every slot once.
-// Every timed sample includes the timer's own overhead, printed as
-// "timer overhead" (the median of empty timings); nothing is subtracted.
-#include <algorithm>
-#include <chrono>
+// 64 MiB log) and N appends are timed, so "warm" is exactly one lap after the
+// untimed one and "cold" touches every slot once.
+// The clock (timer.hpp) is measured first: its own cost (two back-to-back
+// reads, median) is subtracted from every sample, and its step (the TSC of a
+// VM may advance in steps of many ticks) is printed: differences below one
+// step cannot be told apart. The JSON (docs/benchmarks.md, "vrrl-latency")
+// keeps the raw figures too.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#endif
-
 #include <vrrl/ring_log.hpp>
 
+#include "peers/lttng_session.hpp"
+#include "peers/spdlog_writer.hpp"
+#include "percentiles.hpp"
 #include "stream_writers.hpp"
+#include "timer.hpp"
 #include "workload.hpp"
 
 namespace vrrl::bench {
 namespace {
 
-constexpr bool has_tsc =
-#if defined(__x86_64__)
-    true;
-#else
-    false;
-#endif
+constexpr std::string_view variants[] = {"vrrl",   "memcpy_limit", "seed_seek_write", "pwrite",       "write",
+                                         "fwrite", "ofstream",     "spdlog_async",    "lttng_ust"};
 
-// A timestamp in ticks: the TSC (fenced so the timed work cannot drift
-// across it) where there is one, nanoseconds of steady_clock elsewhere.
-inline std::uint64_t ticks() noexcept {
-  if constexpr (has_tsc) {
-#if defined(__x86_64__)
-    _mm_lfence();
-    const std::uint64_t now = __rdtsc();
-    _mm_lfence();
-    return now;
-#endif
-  }
-  return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-}
-
-// Nanoseconds per tick, measured against steady_clock over 50 ms.
-double ns_per_tick() {
-  if constexpr (!has_tsc) return 1.0;
-  const auto wall_start = std::chrono::steady_clock::now();
-  const std::uint64_t tick_start = ticks();
-  while (std::chrono::steady_clock::now() - wall_start < std::chrono::milliseconds(50)) {
-  }
-  const double wall_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - wall_start).count();
-  return wall_ns / static_cast<double>(ticks() - tick_start);
-}
-
-struct Percentiles {
+struct Result {
   std::string variant;
   std::string mode;
-  double p50 = 0, p99 = 0, p999 = 0, p9999 = 0, max = 0, mean = 0;
+  LatencySummary latency;
 };
 
-Percentiles summarize(std::vector<std::uint64_t>& samples, double tick_ns, std::string variant, std::string mode) {
-  std::sort(samples.begin(), samples.end());
-  const auto at = [&](double quantile) {
-    const auto index = static_cast<std::size_t>(quantile * static_cast<double>(samples.size() - 1) + 0.5);
-    return static_cast<double>(samples[index]) * tick_ns;
-  };
-  double total = 0;
-  for (const std::uint64_t s : samples) total += static_cast<double>(s);
-  return {std::move(variant), std::move(mode),  at(0.50), at(0.99), at(0.999), at(0.9999),
-          static_cast<double>(samples.back()) * tick_ns, total * tick_ns / static_cast<double>(samples.size())};
-}
+struct Skipped {
+  std::string variant;
+  std::string reason;
+};
 
 // RingLog behind the same append(slot) as the stream writers.
 class VrrlWriter {
@@ -117,24 +81,32 @@ void untimed_lap(Writer& writer, std::uint64_t slots) {
 
 struct Run {
   std::uint64_t records;
-  double tick_ns;
+  TimerProperties timer;
   std::vector<std::uint64_t> samples;
-  std::vector<Percentiles> results;
+  std::vector<Result> results;
+  std::vector<Skipped> skipped;
+
+  void add(const char* variant, const char* mode) {
+    results.push_back({variant, mode, summarize(samples, timer)});
+  }
 };
+
+template <class Writer, class... Extra>
+void measure_warm(Run& run, const char* variant, const std::filesystem::path& path, Extra... extra) {
+  Writer warm(path, run.records, extra...);
+  untimed_lap(warm, run.records);
+  time_appends(warm, run.samples, run.records);
+  run.add(variant, "warm");
+}
 
 template <class Writer, class... Extra>
 void measure(Run& run, const char* variant, const std::filesystem::path& path, Extra... extra) {
   {
     Writer cold(path, run.records, extra...);
     time_appends(cold, run.samples, 0);
-    run.results.push_back(summarize(run.samples, run.tick_ns, variant, "cold"));
+    run.add(variant, "cold");
   }
-  {
-    Writer warm(path, run.records, extra...);
-    untimed_lap(warm, run.records);
-    time_appends(warm, run.samples, run.records);
-    run.results.push_back(summarize(run.samples, run.tick_ns, variant, "warm"));
-  }
+  measure_warm<Writer>(run, variant, path, extra...);
   std::filesystem::remove(path);
 }
 
@@ -143,47 +115,71 @@ void measure_memcpy(Run& run, const std::filesystem::path& path) {
   MemcpyLimit limit(path, run.records);
   untimed_lap(limit, run.records);
   time_appends(limit, run.samples, 0);
-  run.results.push_back(summarize(run.samples, run.tick_ns, "memcpy_limit", "warm"));
+  run.add("memcpy_limit", "warm");
   std::filesystem::remove(path);
 }
 
-double timer_overhead_ns(Run& run) {
-  for (std::uint64_t& sample : run.samples) {
-    const std::uint64_t start = ticks();
-    sample = ticks() - start;
-  }
-  std::sort(run.samples.begin(), run.samples.end());
-  return static_cast<double>(run.samples[run.samples.size() / 2]) * run.tick_ns;
-}
-
-void write_json(const std::string& file, const Run& run, double overhead_ns) {
+void write_json(const std::string& file, const Run& run) {
   std::FILE* out = std::fopen(file.c_str(), "w");
   if (out == nullptr) die("fopen --json");
-  std::fprintf(out, "{\n  \"records\": %llu,\n  \"slots\": %llu,\n  \"clock\": \"%s\",\n  \"timer_overhead_ns\": %.2f,\n"
-                    "  \"results\": [\n",
+  const TimerProperties& t = run.timer;
+  std::fprintf(out,
+               "{\n  \"records\": %llu,\n  \"slots\": %llu,\n  \"clock\": \"%s\",\n"
+               "  \"timer_overhead_ns\": %.2f,\n  \"timer_overhead_min_ns\": %.2f,\n  \"timer_step_ns\": %.2f,\n"
+               "  \"ns_per_tick\": %.5f,\n  \"timer_subtracted\": true,\n  \"results\": [\n",
                static_cast<unsigned long long>(run.records), static_cast<unsigned long long>(run.records),
-               has_tsc ? "rdtsc" : "steady_clock", overhead_ns);
+               has_tsc ? "rdtsc" : "steady_clock", t.overhead_ns(), t.overhead_min_ns(), t.step_ns(), t.ns_per_tick);
   for (std::size_t i = 0; i < run.results.size(); ++i) {
-    const Percentiles& p = run.results[i];
+    const Result& r = run.results[i];
+    const LatencySummary& p = r.latency;
     std::fprintf(out,
-                 "    {\"variant\": \"%s\", \"mode\": \"%s\", \"p50_ns\": %.2f, \"p99_ns\": %.2f, \"p99_9_ns\": %.2f, "
-                 "\"p99_99_ns\": %.2f, \"max_ns\": %.2f, \"mean_ns\": %.2f}%s\n",
-                 p.variant.c_str(), p.mode.c_str(), p.p50, p.p99, p.p999, p.p9999, p.max, p.mean,
-                 i + 1 == run.results.size() ? "" : ",");
+                 "    {\"variant\": \"%s\", \"mode\": \"%s\", \"samples\": %zu, \"p50_ns\": %.2f, \"p90_ns\": %.2f, "
+                 "\"p99_ns\": %.2f, \"p99_9_ns\": %.2f, \"p99_99_ns\": %.2f, \"max_ns\": %.2f, \"mean_ns\": %.2f, "
+                 "\"raw_p50_ns\": %.2f, \"raw_max_ns\": %.2f,\n     \"curve\": [",
+                 r.variant.c_str(), r.mode.c_str(), p.samples, p.p50, p.p90, p.p99, p.p999, p.p9999, p.max, p.mean,
+                 p.raw_p50, p.raw_max);
+    for (std::size_t c = 0; c < p.curve.size(); ++c) {
+      std::fprintf(out, "%s[%.6f, %.2f]", c == 0 ? "" : ", ", p.curve[c].first, p.curve[c].second);
+    }
+    std::fprintf(out, "]}%s\n", i + 1 == run.results.size() ? "" : ",");
   }
-  std::fprintf(out, "  ]\n}\n");
+  std::fprintf(out, "  ],\n  \"skipped\": [");
+  for (std::size_t i = 0; i < run.skipped.size(); ++i) {
+    std::string reason;
+    for (const char c : run.skipped[i].reason) reason += c == '"' ? '\'' : c;
+    std::fprintf(out, "%s\n    {\"variant\": \"%s\", \"reason\": \"%s\"}", i == 0 ? "" : ",",
+                 run.skipped[i].variant.c_str(), reason.c_str());
+  }
+  std::fprintf(out, "%s]\n}\n", run.skipped.empty() ? "" : "\n  ");
   std::fclose(out);
 }
 
+int usage(std::FILE* to, int status) {
+  std::fprintf(to,
+               "usage: vrrl-latency [--records N] [--dir DIR] [--json FILE] [--only VARIANT]\n"
+               "Times N single appends into an N-slot ring (default 1048576, at most %llu) per variant\n"
+               "and mode, and prints p50/p90/p99/p99.9/p99.99/max in ns, the timer's own cost subtracted.\n"
+               "Variants:",
+               static_cast<unsigned long long>(big_log_slots));
+  for (const std::string_view v : variants) std::fprintf(to, " %.*s", static_cast<int>(v.size()), v.data());
+  std::fprintf(to,
+               ".\nDIR (default: the system temp dir) holds the files; --json FILE writes every figure\n"
+               "and the percentile curves (docs/benchmarks.md, \"vrrl-latency\").\n");
+  return status;
+}
+
 int run_main(int argc, char** argv) {
-  std::uint64_t records = 1'048'576;
+  std::uint64_t records = big_log_slots;
   std::string json_file;
   std::string only;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     const bool has_value = i + 1 < argc;
+    if (arg == "--help" || arg == "-h") return usage(stdout, 0);
     if (arg == "--records" && has_value) {
-      records = std::strtoull(argv[++i], nullptr, 10);
+      char* end = nullptr;
+      records = std::strtoull(argv[++i], &end, 10);
+      if (*end != '\0') records = 0;  // "12k", "abc": rejected below
     } else if (arg == "--dir" && has_value) {
       ::setenv("VRRL_BENCH_DIR", argv[++i], 1);
     } else if (arg == "--json" && has_value) {
@@ -191,22 +187,26 @@ int run_main(int argc, char** argv) {
     } else if (arg == "--only" && has_value) {
       only = argv[++i];
     } else {
-      std::printf("usage: vrrl-latency [--records N] [--dir DIR] [--json FILE] [--only VARIANT]\n"
-                  "Times N single appends into an N-slot ring (default 1048576, at most %llu) per variant\n"
-                  "and mode, and "
-                  "prints p50/p99/p99.9/p99.99/max in ns. Variants: vrrl, memcpy_limit, seed_seek_write,\n"
-                  "pwrite, write, fwrite, ofstream. DIR defaults to the system temp dir.\n",
-                  static_cast<unsigned long long>(big_log_slots));
-      return arg == "--help" || arg == "-h" ? 0 : 2;
+      const bool takes_value = arg == "--records" || arg == "--dir" || arg == "--json" || arg == "--only";
+      std::fprintf(stderr, "vrrl-latency: %s '%s'. Fix: see vrrl-latency --help\n",
+                   takes_value ? "missing value for" : "unknown argument", argv[i]);
+      return 2;
     }
   }
   if (records == 0 || records > big_log_slots) {
-    std::fprintf(stderr, "vrrl-latency: --records must be 1..%llu\n", static_cast<unsigned long long>(big_log_slots));
+    std::fprintf(stderr, "vrrl-latency: --records must be 1..%llu. Fix: pass a number in that range\n",
+                 static_cast<unsigned long long>(big_log_slots));
+    return 2;
+  }
+  bool known = only.empty();
+  for (const std::string_view v : variants) known = known || v == only;
+  if (!known) {
+    std::fprintf(stderr, "vrrl-latency: unknown variant '%s'. Fix: one of the variants in vrrl-latency --help\n",
+                 only.c_str());
     return 2;
   }
 
-  Run run{records, ns_per_tick(), std::vector<std::uint64_t>(records), {}};
-  const double overhead_ns = timer_overhead_ns(run);
+  Run run{records, process_timer(), std::vector<std::uint64_t>(records), {}, {}};
   const auto& dir = BenchDir::get();
   const auto wanted = [&](std::string_view variant) { return only.empty() || only == variant; };
 
@@ -214,7 +214,7 @@ int run_main(int argc, char** argv) {
     measure<VrrlWriter>(run, "vrrl", dir / "latency.vrrl", false);
     VrrlWriter prefaulted(dir / "latency.vrrl", run.records, true);
     time_appends(prefaulted, run.samples, 0);
-    run.results.push_back(summarize(run.samples, run.tick_ns, "vrrl", "prefault"));
+    run.add("vrrl", "prefault");
   }
   if (wanted("memcpy_limit")) measure_memcpy(run, dir / "latency.map");
   if (wanted("seed_seek_write")) measure<SeedSeekWriter>(run, "seed_seek_write", dir / "latency.seed");
@@ -222,15 +222,34 @@ int run_main(int argc, char** argv) {
   if (wanted("write")) measure<AppendWriter>(run, "write", dir / "latency.write");
   if (wanted("fwrite")) measure<FwriteWriter>(run, "fwrite", dir / "latency.fwrite");
   if (wanted("ofstream")) measure<OfstreamWriter>(run, "ofstream", dir / "latency.ofstream");
-
-  std::printf("single-append latency, ns (%llu appends per row; timer overhead %.1f ns, included)\n",
-              static_cast<unsigned long long>(records), overhead_ns);
-  std::printf("%-16s %-9s %9s %9s %9s %10s %10s\n", "variant", "mode", "p50", "p99", "p99.9", "p99.99", "max");
-  for (const Percentiles& p : run.results) {
-    std::printf("%-16s %-9s %9.1f %9.1f %9.1f %10.1f %10.1f\n", p.variant.c_str(), p.mode.c_str(), p.p50, p.p99,
-                p.p999, p.p9999, p.max);
+  if (wanted("spdlog_async")) {
+    if (const auto status = peers::spdlog_availability(); status.ok) {
+      measure_warm<peers::SpdlogAsyncWriter<peers::QueueFull::block>>(run, "spdlog_async", dir / "latency.spdlog");
+    } else {
+      run.skipped.push_back({"spdlog_async", status.reason});
+    }
   }
-  if (!json_file.empty()) write_json(json_file, run, overhead_ns);
+  if (wanted("lttng_ust")) {
+    if (const auto& status = peers::LttngSession::instance().availability(); status.ok) {
+      measure_warm<peers::LttngWriter>(run, "lttng_ust", dir);
+    } else {
+      run.skipped.push_back({"lttng_ust", status.reason});
+    }
+  }
+
+  const TimerProperties& t = run.timer;
+  std::printf("single-append latency, ns (%llu appends per row; %s: %.1f ns per read pair, subtracted; "
+              "steps of %.1f ns)\n",
+              static_cast<unsigned long long>(records), t.clock_name(), t.overhead_ns(), t.step_ns());
+  std::printf("%-16s %-9s %8s %8s %8s %9s %10s %11s\n", "variant", "mode", "p50", "p90", "p99", "p99.9", "p99.99",
+              "max");
+  for (const Result& r : run.results) {
+    const LatencySummary& p = r.latency;
+    std::printf("%-16s %-9s %8.1f %8.1f %8.1f %9.1f %10.1f %11.1f\n", r.variant.c_str(), r.mode.c_str(), p.p50, p.p90,
+                p.p99, p.p999, p.p9999, p.max);
+  }
+  for (const Skipped& s : run.skipped) std::printf("%-16s skipped: %s\n", s.variant.c_str(), s.reason.c_str());
+  if (!json_file.empty()) write_json(json_file, run);
   return 0;
 }
 
@@ -238,6 +257,7 @@ int run_main(int argc, char** argv) {
 }  // namespace vrrl::bench
 
 int main(int argc, char** argv) try {
+  vrrl::bench::peers::prepare_lttng_environment(argv);
   return vrrl::bench::run_main(argc, argv);
 } catch (const std::exception& e) {
   std::fprintf(stderr, "vrrl-latency: %s\n", e.what());

@@ -38,8 +38,8 @@ const std::filesystem::path& full_log() {
 }
 
 void report_replay(benchmark::State& state, std::uint64_t records = big_log_slots) {
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * records));
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * records * format::record_bytes));
+  state.SetItemsProcessed(static_cast<std::int64_t>(static_cast<std::uint64_t>(state.iterations()) * records));
+  state.SetBytesProcessed(static_cast<std::int64_t>(static_cast<std::uint64_t>(state.iterations()) * records * format::record_bytes));
   state.counters["records_per_iteration"] = static_cast<double>(records);
 }
 

@@ -35,6 +35,17 @@ inline constexpr std::uint64_t page_bytes = 4096;
   return big_log_slots;
 }
 
+// Seconds each scenario (scenarios/) measures, after a quarter of that as
+// warm-up; VRRL_BENCH_SCENARIO_SECONDS overrides the default of 1
+// (scripts/demo --long uses 3).
+[[nodiscard]] inline double scenario_seconds() {
+  if (const char* text = std::getenv("VRRL_BENCH_SCENARIO_SECONDS"); text != nullptr && *text != '\0') {
+    const double seconds = std::strtod(text, nullptr);
+    if (seconds > 0) return seconds;
+  }
+  return 1.0;
+}
+
 // A directory for the benchmark files: VRRL_BENCH_DIR if set (a real disk, or
 // /dev/shm for tmpfs), else a fresh directory under the system temp dir.
 // Removed at exit only when we created it.

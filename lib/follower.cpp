@@ -20,9 +20,13 @@ constexpr std::size_t words_per_record = format::record_bytes / sizeof(std::uint
 // cannot have been lapped by it. Deliberately low: a too-low bound only makes
 // readers retry more often on slow machines.
 constexpr std::int64_t seed_append_floor_ns = 100;
-// How long the record under the seed's cursor must stay unchanged to count as
-// not being written: a write(2) of 64 bytes takes well under a microsecond.
-constexpr long stable_wait_ns = 100'000;
+// The record under the seed's cursor counts as not being written only when
+// the file has not been written for this long (a write(2) updates the file's
+// mtime before it copies the bytes) and two copies taken stable_wait_ns apart
+// agree. A seed stalled inside its write(2) for a second is not ruled out, but
+// it would have to stall there, preempted, that long.
+constexpr std::int64_t quiet_ns = 1'000'000'000;
+constexpr long stable_wait_ns = 1'000'000;
 
 using Words = std::array<std::uint32_t, words_per_record>;
 
@@ -55,22 +59,6 @@ void decode(const Words& words, RecordedSlot& slot, FailureEvidence& evidence) n
 // cursor is the next slot, the same formula gives the same answer.
 [[nodiscard]] std::uint64_t slots_between(std::uint64_t from, std::uint64_t to, std::uint64_t capacity) noexcept {
   return ((to % capacity) + capacity - (from % capacity)) % capacity;
-}
-
-// The record under a seed writer's cursor may be the one it is writing.
-// Accept it only if two copies taken stable_wait_ns apart agree and the
-// cursor did not move: the seed's write of a record is one short write(2).
-ReadStatus read_under_cursor(const std::byte* record, const std::byte* base, std::uint64_t cursor_before,
-                             std::uint64_t& cursor, Words& words) noexcept {
-  copy_words(record, words);
-  const timespec pause{0, stable_wait_ns};
-  ::nanosleep(&pause, nullptr);
-  Words again;
-  copy_words(record, again);
-  std::atomic_thread_fence(std::memory_order_acquire);
-  cursor = load_cursor(base);
-  if (cursor != cursor_before || words != again) return ReadStatus::not_yet;
-  return words[0] == format::record_magic ? ReadStatus::complete : ReadStatus::gone;
 }
 
 }  // namespace
@@ -134,18 +122,43 @@ ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const E
       return ReadStatus::not_yet;
     }
     if (to_slot < moved) return ReadStatus::lapped;
-    if (to_slot == moved) {
-      const ReadStatus status = read_under_cursor(record, base, cursor, cursor, words);
-      if (status != ReadStatus::complete) return status;
-    }
+    if (to_slot == moved) return ReadStatus::under_seed_cursor;
   }
   decode(words, slot, evidence);
   return ReadStatus::complete;
 }
 
-ReadStatus read_snapshot_step(const std::byte* base, std::uint64_t capacity, std::uint64_t start_cursor,
-                              std::uint64_t step, RecordedSlot& slot, FailureEvidence& evidence,
-                              std::uint32_t& magic) noexcept {
+ReadStatus read_under_seed_cursor(const LogReader& log, const Expected& expected, RecordedSlot& slot,
+                                  FailureEvidence& evidence) {
+  const std::byte* const base = log.data();
+  const std::byte* const record = base + format::record_position(expected.slot);
+  const auto wall_now_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const std::int64_t modified = log.last_modified_ns();
+  if (wall_now_ns() - modified < quiet_ns) return ReadStatus::not_yet;
+  const std::uint64_t cursor_before = load_cursor(base);
+  Words words;
+  copy_words(record, words);
+  const timespec pause{0, stable_wait_ns};
+  ::nanosleep(&pause, nullptr);
+  Words again;
+  copy_words(record, again);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (load_cursor(base) != cursor_before || words != again || log.last_modified_ns() != modified) {
+    return ReadStatus::not_yet;
+  }
+  if (words[0] != format::record_magic) return ReadStatus::gone;
+  decode(words, slot, evidence);
+  return ReadStatus::complete;
+}
+
+ReadStatus read_snapshot_step(const LogReader& log, std::uint64_t start_cursor, std::uint64_t step,
+                              RecordedSlot& slot, FailureEvidence& evidence, std::uint32_t& magic) {
+  const std::byte* const base = log.data();
+  const std::uint64_t capacity = log.capacity();
   const std::uint64_t slot_index = (start_cursor % capacity + step) % capacity;
   magic = atomic_word<std::uint32_t>(base + format::record_position(slot_index) + format::record_offset::magic)
               .load(std::memory_order_acquire);
@@ -159,6 +172,7 @@ ReadStatus read_snapshot_step(const std::byte* base, std::uint64_t capacity, std
   for (int attempt = 0; attempt < 4 && status == ReadStatus::not_yet; ++attempt) {
     status = read_validated(base, capacity, expected, cursor, slot, evidence);
   }
+  if (status == ReadStatus::under_seed_cursor) status = read_under_seed_cursor(log, expected, slot, evidence);
   return status;
 }
 

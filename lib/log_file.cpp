@@ -86,6 +86,29 @@ void prefault_for_writing(const bip::mapped_region& region) noexcept {
   for (std::size_t at = 0; at < region.get_size(); at += page_bytes) (void)bytes[at];
 }
 
+// A reader of a sparse log (the seed creates them): on tmpfs a read fault on a
+// hole allocates a page, and when the filesystem is full that fault is a
+// SIGBUS. Fault the holes in here instead (MADV_POPULATE_READ reports what a
+// fault would have signalled), so a full filesystem is an error at open.
+bool has_holes(int fd, std::uint64_t bytes) noexcept {
+  const off_t hole = ::lseek(fd, 0, SEEK_HOLE);
+  return hole >= 0 && static_cast<std::uint64_t>(hole) < bytes;
+}
+
+void populate_holes_for_reading(const bip::mapped_region& region, const std::filesystem::path& path) {
+#ifdef MADV_POPULATE_READ
+  if (::madvise(region.get_address(), region.get_size(), MADV_POPULATE_READ) != 0 && errno != EINVAL) {
+    throw io_error("map", path, "madvise(MADV_POPULATE_READ) of a sparse log", errno,
+                   "the log is sparse (created without reserving its blocks, as the Rust seed does) and its holes "
+                   "cannot be read on this filesystem now (tmpfs needs free memory for them): free space there, "
+                   "or copy the log elsewhere with `cp --sparse=never`");
+  }
+#else
+  (void)region;
+  (void)path;
+#endif
+}
+
 }  // namespace
 
 LogFile::LogFile(std::filesystem::path path, FileDescriptor file, WriterLock lock, std::uint64_t capacity,
@@ -184,6 +207,7 @@ std::unique_ptr<LogFile> LogFile::map_existing(const std::filesystem::path& path
     const bip::map_options_t map_options = options.prefault ? MAP_POPULATE : bip::default_map_options;
     bip::mapped_region region(mapping, mode, 0, static_cast<std::size_t>(needed), nullptr, map_options);
     if (options.prefault && access == Access::read_write) prefault_for_writing(region);
+    if (access == Access::read_only && has_holes(file.get(), needed)) populate_holes_for_reading(region, path);
     auto log = std::unique_ptr<LogFile>(
         new LogFile(path, std::move(file), std::move(lock), header.capacity, size, std::move(region)));
     if (access == Access::read_write && log->load_cursor() >= format::max_cursor) {

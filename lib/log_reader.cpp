@@ -1,6 +1,7 @@
 #include <vrrl/ring_log.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <utility>
@@ -30,6 +31,12 @@ std::uint32_t LogReader::flags() const noexcept { return file_->flags(); }
 const std::filesystem::path& LogReader::path() const noexcept { return file_->path(); }
 const std::byte* LogReader::data() const noexcept { return file_->base(); }
 std::uint64_t LogReader::file_size() const noexcept { return file_->file_size(); }
+std::int64_t LogReader::last_modified_ns() const {
+  struct stat status {};
+  if (::fstat(file_->descriptor(), &status) != 0) throw detail::io_error("stat", path(), "fstat", errno);
+  return static_cast<std::int64_t>(status.st_mtim.tv_sec) * 1'000'000'000 + status.st_mtim.tv_nsec;
+}
+
 void LogReader::check_not_shrunk(const char* operation) const { file_->check_not_shrunk(operation); }
 
 bool is_locked_by_writer(const std::filesystem::path& path) {

@@ -56,12 +56,15 @@ class LockedFiles {
   std::vector<LockedFile> files_;
 };
 
-struct flock whole_file(short type) {
+// The OFD lock a writer holds covers byte 0 only, so other byte ranges stay
+// free for other purposes (a recording's readers mark the segments they map on
+// byte 1, see recording code); locks beyond the end of a file are allowed.
+struct flock writer_byte(short type) {
   struct flock lock {};
   lock.l_type = type;
   lock.l_whence = SEEK_SET;
   lock.l_start = 0;
-  lock.l_len = 0;  // to the end of the file, however it grows
+  lock.l_len = 1;
   lock.l_pid = 0;  // required for OFD locks
   return lock;
 }
@@ -98,7 +101,7 @@ WriterLock WriterLock::acquire(int fd, const std::filesystem::path& path) {
     if (errno == EWOULDBLOCK) throw already_locked(path, status.st_dev, status.st_ino);
     throw io_error("open", path, "flock", errno);
   }
-  struct flock lock = whole_file(F_WRLCK);
+  struct flock lock = writer_byte(F_WRLCK);
   while (::fcntl(fd, F_OFD_SETLK, &lock) != 0) {
     if (errno == EINTR) continue;
     const int error = errno;
@@ -135,7 +138,7 @@ void WriterLock::release() noexcept {
 bool has_writer(int fd, const std::filesystem::path& path) {
   // F_OFD_GETLK only reports what a lock *would* conflict with: nothing is
   // taken, so a writer opening at this very moment cannot fail because of us.
-  struct flock lock = whole_file(F_RDLCK);
+  struct flock lock = writer_byte(F_RDLCK);
   while (::fcntl(fd, F_OFD_GETLK, &lock) != 0) {
     if (errno == EINTR) continue;
     throw io_error("lock probe", path, "fcntl(F_OFD_GETLK)", errno);

@@ -13,8 +13,8 @@ namespace vrrl::detail {
 // for as long as the log is open. Two locks on the same descriptor:
 //  * flock(LOCK_EX): what vrrl 0.1 took, so old and new writers exclude each
 //    other too;
-//  * an OFD write lock (fcntl F_OFD_SETLK) over the whole file: the one
-//    readers test with F_OFD_GETLK, which never takes a lock.
+//  * an OFD write lock (fcntl F_OFD_SETLK) on byte 0: the one readers test
+//    with F_OFD_GETLK, which never takes a lock. Other byte ranges are free.
 // Both belong to the open file description: they end when the last
 // descriptor of it closes (or the process dies), and a fork()ed child shares
 // them. The process remembers which files it locked (and which pid locked

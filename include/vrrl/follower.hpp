@@ -27,11 +27,14 @@
 //      first (writers clear the magic, fence, then write the body).
 // While the cursor is below capacity the writer may be the seed, which keeps
 // the cursor modulo capacity and writes a record (magic included) with one
-// write(2) and no clear first. Then a copy also counts only if the writer was
-// not at that slot at any moment of the copy (the cursor, the seed's next
-// slot, before and after) and the copy took less time than the seed needs for
-// a whole lap (capacity appends of two system calls each); otherwise it is
-// retried later.
+// write(2) and no clear first. Then a copy also counts only if the writer has
+// not been at that slot since the read began (the cursor is the seed's next
+// slot) and the copy took less time than the seed needs for a whole lap
+// (capacity appends of four system calls each); otherwise it is retried later.
+// The record under the seed's cursor is accepted only once the file has not
+// been written for a second (then it is the oldest record, not one being
+// written): on a live seed log it waits, on a quiet one it costs a
+// millisecond.
 //
 // What counts as lost: a sequence whose slot was overwritten (lapped), whose
 // append never completed (the writer was killed between its cursor and magic
@@ -91,6 +94,7 @@ enum class ReadStatus {
   not_yet,   // not visible yet, or the copy could not be trusted: retry later
   gone,      // never completed, being overwritten, or a foreign magic: skip it
   lapped,    // a later record was published in the slot: `cursor` says how far
+  under_seed_cursor,  // the writer may be the seed and may be writing this very slot: see read_under_seed_cursor
 };
 
 // What the caller knows about the record it reads.
@@ -107,6 +111,12 @@ struct Expected {
 [[nodiscard]] ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const Expected& expected,
                                         std::uint64_t& cursor, RecordedSlot& slot,
                                         FailureEvidence& evidence) noexcept;
+
+// The record under the cursor of a writer that may be the seed: accepted only
+// when the file has not been written to for a second and two copies taken a
+// millisecond apart agree (a system call and a sleep; a rare path).
+[[nodiscard]] ReadStatus read_under_seed_cursor(const LogReader& log, const Expected& expected, RecordedSlot& slot,
+                                                FailureEvidence& evidence);
 
 // The acquire load of the header cursor (bytes 24..31) of a mapping.
 [[nodiscard]] std::uint64_t load_cursor(const std::byte* base) noexcept;
@@ -188,10 +198,13 @@ PollResult Follower::poll(OnRecord&& on_record, std::size_t max_records) {
     }
     const std::uint64_t sequence = position_;
     std::uint64_t writer_cursor = 0;
-    const detail::ReadStatus status = detail::read_validated(
-        base_, capacity_,
-        {.slot = sequence % capacity_, .reuse = sequence - offset_ + capacity_, .oldest_writer_position = writer_start},
-        writer_cursor, slot, evidence);
+    const detail::Expected expected{.slot = sequence % capacity_,
+                                    .reuse = sequence - offset_ + capacity_,
+                                    .oldest_writer_position = writer_start};
+    detail::ReadStatus status = detail::read_validated(base_, capacity_, expected, writer_cursor, slot, evidence);
+    if (status == detail::ReadStatus::under_seed_cursor) {
+      status = detail::read_under_seed_cursor(*log_, expected, slot, evidence);
+    }
     // A cursor below what we have seen means the writer restarted its count
     // during the copy: stop, and let the next poll() resync.
     if (writer_cursor + offset_ < highest_cursor_) break;
@@ -226,9 +239,8 @@ namespace detail {
 // One step of read_snapshot: reads slot `(first_slot + step) % capacity`.
 // Returns the status and fills `slot`/`evidence` when complete; `bad_magic`
 // is set when the slot holds a foreign magic.
-[[nodiscard]] ReadStatus read_snapshot_step(const std::byte* base, std::uint64_t capacity, std::uint64_t start_cursor,
-                                            std::uint64_t step, RecordedSlot& slot, FailureEvidence& evidence,
-                                            std::uint32_t& magic) noexcept;
+[[nodiscard]] ReadStatus read_snapshot_step(const LogReader& log, std::uint64_t start_cursor, std::uint64_t step,
+                                            RecordedSlot& slot, FailureEvidence& evidence, std::uint32_t& magic);
 }  // namespace detail
 
 // Every record in the ring as of the call, oldest first (replay order), each
@@ -252,7 +264,7 @@ SnapshotReport read_snapshot(const LogReader& log, Recovery recovery, OnRecord&&
   for (std::uint64_t step = 0; step < capacity; ++step) {
     std::uint32_t magic = 0;
     const detail::ReadStatus status =
-        detail::read_snapshot_step(base, capacity, start_cursor, step, slot, evidence, magic);
+        detail::read_snapshot_step(log, start_cursor, step, slot, evidence, magic);
     const std::uint64_t slot_index = (start_cursor % capacity + step) % capacity;
     switch (status) {
       case detail::ReadStatus::complete:
@@ -261,6 +273,7 @@ SnapshotReport read_snapshot(const LogReader& log, Recovery recovery, OnRecord&&
         break;
       case detail::ReadStatus::not_yet:
       case detail::ReadStatus::lapped:
+      case detail::ReadStatus::under_seed_cursor:
         ++report.overwritten;
         break;
       case detail::ReadStatus::gone:

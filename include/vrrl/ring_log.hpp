@@ -191,6 +191,9 @@ class LogReader {
   // The whole mapping (header and slots), for tools such as `vrrl verify`.
   [[nodiscard]] const std::byte* data() const noexcept;
   [[nodiscard]] std::uint64_t file_size() const noexcept;
+  // When the file's contents last changed (st_mtime, ns since the epoch; one
+  // fstat). Throws io if fstat fails.
+  [[nodiscard]] std::int64_t last_modified_ns() const;
   // Throws ErrorKind::truncated (naming `operation`) when another process has
   // shrunk the file below what is mapped: touching the mapping would SIGBUS.
   void check_not_shrunk(const char* operation) const;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -77,6 +78,54 @@ inline std::vector<unsigned char> read_bytes(const std::filesystem::path& path) 
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
+
+// The seed's writer as system calls, for live readers to race: open an
+// existing log (lines 160-195: the cursor read modulo capacity), then each
+// append is seek + write(64 bytes, magic first, evidence zero) + seek +
+// write(cursor = next slot) (lines 243-283). No lock, no clear before the body.
+class SeedWriter {
+ public:
+  explicit SeedWriter(const std::filesystem::path& path) {
+    const std::vector<unsigned char> header = read_bytes(path);
+    if (header.size() < 32) throw std::runtime_error("seed_model: not a log: " + path.string());
+    capacity_ = get_u64(header, 16);
+    next_slot_ = get_u64(header, 24) % capacity_;
+    file_ = std::fopen(path.c_str(), "r+b");
+    if (file_ == nullptr) throw std::runtime_error("seed_model: cannot open " + path.string());
+    std::setvbuf(file_, nullptr, _IONBF, 0);  // each write is one write(2), as Rust's File
+  }
+  SeedWriter(const SeedWriter&) = delete;
+  SeedWriter& operator=(const SeedWriter&) = delete;
+  ~SeedWriter() { std::fclose(file_); }
+
+  void append(const SeedRecord& r) {
+    std::vector<unsigned char> buf(64, 0);
+    put_u32(buf, 0, 0xDEADBEEF);
+    put_u64(buf, 4, r.timestamp_ns);
+    put_u32(buf, 12, r.slot_idx);
+    put_u32(buf, 16, r.tenant_id);
+    put_u32(buf, 20, r.opcode);
+    for (int i = 0; i < 4; ++i) put_u32(buf, 24 + 4 * i, r.args[i]);
+    put_u32(buf, 40, r.epoch);
+    write_at(32 + 64 * next_slot_, buf);
+    next_slot_ = (next_slot_ + 1) % capacity_;
+    std::vector<unsigned char> cursor(8, 0);
+    put_u64(cursor, 0, next_slot_);
+    write_at(24, cursor);
+  }
+
+ private:
+  void write_at(std::uint64_t offset, const std::vector<unsigned char>& bytes) {
+    if (std::fseek(file_, static_cast<long>(offset), SEEK_SET) != 0 ||
+        std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
+      throw std::runtime_error("seed_model: write failed");
+    }
+  }
+
+  std::FILE* file_ = nullptr;
+  std::uint64_t capacity_ = 0;
+  std::uint64_t next_slot_ = 0;
+};
 
 // What the seed's open (lines 160-195) + replay_all (lines 285-337) return
 // for a file, or the name of the error variant they would raise.
