@@ -500,6 +500,8 @@ def case_import_strict_json(t):
             '18446744073709551615 (or a string of its digits), got -5'),
         7: (good.replace('"timestamp_ns":1000', '"timestamp_ns":18446744073709551616'), 'got 18446744073709551616'),
         8: (good.replace('"epoch":1', '"epoch":"' + "x" * 5000 + '"'), '"epoch" must be an integer'),
+        9: (good.replace('"epoch":1', '"epoch":"' + "x" * 5000 + '\\q"'), 'not valid JSON'),
+        10: (good.replace('"epoch":1', '"epoch":' + "7" * 5000 + 'x'), 'not valid JSON'),
     }
     text = "".join(bad_lines[n][0] + "\n" for n in sorted(bad_lines))
     log = t.path("strict.vrrl")

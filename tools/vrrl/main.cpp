@@ -19,9 +19,10 @@ namespace {
 
 constexpr const char* exit_codes_footer =
     "Exit codes:\n"
-    "  0  success (verify: the log is clean)\n"
-    "  1  problems found (verify), or the operation failed (the message says why and how to fix it)\n"
-    "  2  usage error: bad or missing arguments\n"
+    "  0  success (verify: the log is clean; diff: no divergence)\n"
+    "  1  problems found (verify; dump, tail, stats, export: slots with a foreign magic were skipped;\n"
+    "     diff: the runs diverge), or the operation failed (the message says why and how to fix it)\n"
+    "  2  usage error: bad or missing arguments (diff: also a log it cannot read whole)\n"
     "\n"
     "See also:\n"
     "  man vrrl: every command, option, output format and JSON schema (docs/cli.md in the sources);\n"

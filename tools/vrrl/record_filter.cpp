@@ -37,11 +37,13 @@ void add_filter_options(CLI::App& command, FilterOptions& options, TimeRange tim
                    "only failed dispatches: failure_class other than none, or slot_status not 0")
       ->group("Selecting records");
   if (time_range == TimeRange::not_offered) return;
-  command.add_option("--since", options.since, "only records with timestamp_ns at or after TIME")
+  command.add_option("--since", options.since,
+                     "only records with timestamp_ns at or after TIME: nanoseconds (1733046600000000000), after "
+                     "the first record (+1.5ms, +2s), or ISO-8601 UTC (2026-12-01T09:50:00.25Z, 2026-12-01)")
       ->check(time_point_value())
       ->option_text("TIME")
       ->group("Selecting records");
-  command.add_option("--until", options.until, "only records with timestamp_ns before TIME")
+  command.add_option("--until", options.until, "only records with timestamp_ns before TIME (same forms)")
       ->check(time_point_value())
       ->option_text("TIME")
       ->group("Selecting records");

@@ -196,9 +196,13 @@ class RecordParser {
 
   bool parse_error(std::size_t, const std::string&, const json::exception& e) {
     // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."
+    // Its "last read" part quotes the token, which may be the rest of the line: bounded.
     const std::string text = e.what();
     const auto column = text.find("column ");
-    return fail("not valid JSON (" + (column != std::string::npos ? text.substr(column) : text) + ")");
+    std::string detail = column != std::string::npos ? text.substr(column) : text;
+    constexpr std::size_t shown_detail = 160;
+    if (detail.size() > shown_detail) detail = detail.substr(0, shown_detail) + "...";
+    return fail("not valid JSON (" + detail + ")");
   }
 
  private:
