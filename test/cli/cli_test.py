@@ -557,8 +557,13 @@ def max_rss_kib(*args, stdin_path):
              "with open(sys.argv[1], 'rb') as data:\n"
              "    code = subprocess.run(sys.argv[2:], stdin=data, stdout=subprocess.DEVNULL).returncode\n"
              "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    # Under AddressSanitizer freed memory waits in a quarantine (256 MB by default) and counts as
+    # resident; without it the peak measures what the program holds.
+    env = dict(os.environ)
+    if "ASAN_OPTIONS" in env:
+        env["ASAN_OPTIONS"] += ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
     result = subprocess.run([sys.executable, "-c", probe, stdin_path, VRRL, *map(str, args)], capture_output=True,
-                            text=True, timeout=600, check=True)
+                            text=True, timeout=600, check=True, env=env)
     code, rss = result.stdout.split()
     return int(code), int(rss)
 
