@@ -15,11 +15,6 @@ namespace {
 
 constexpr std::size_t words_per_record = format::record_bytes / sizeof(std::uint32_t);
 
-// The least time the seed can take per append: it makes four system calls
-// (seek, write, seek, write). A copy that took less than `capacity` times this
-// cannot have been lapped by it. Deliberately low: a too-low bound only makes
-// readers retry more often on slow machines.
-constexpr std::int64_t seed_append_floor_ns = 100;
 // The record under the seed's cursor counts as not being written only when
 // the file has not been written for this long (a write(2) updates the file's
 // mtime before it copies the bytes) and two copies taken stable_wait_ns apart
@@ -32,11 +27,6 @@ using Words = std::array<std::uint32_t, words_per_record>;
 
 [[nodiscard]] std::uint64_t oldest_in_ring(std::uint64_t cursor, std::uint64_t capacity) noexcept {
   return cursor > capacity ? cursor - capacity : 0;
-}
-
-[[nodiscard]] std::int64_t now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 // Relaxed word loads, not memcpy: a writer may be storing into the slot right
@@ -80,7 +70,6 @@ ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const E
   // (or a later lap's clear). The other order would misjudge a record whose
   // magic landed between our two loads.
   const std::uint64_t cursor_before = load_cursor(base);
-  const std::int64_t started = cursor_before < capacity ? now_ns() : 0;
   // Acquire: 0xDEADBEEF means the body before it is complete (the writer's
   // release store of the magic).
   const std::uint32_t magic_before = magic.load(std::memory_order_acquire);
@@ -114,15 +103,23 @@ ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const E
   if (magic_after != format::record_magic) return ReadStatus::gone;
 
   if (cursor < capacity || cursor_before < capacity) {
-    // The writer may be the seed (module comment): was it at this slot at
-    // any moment since the caller began, and could it have lapped the copy?
+    // The writer may be the seed (module comment). It writes a slot only
+    // while its cursor (its next slot) names it, so a copy taken while the
+    // cursor names another slot, and equal to a second copy taken after it,
+    // was not being written: a torn first copy would need the seed stopped
+    // inside that write across both copies, with its cursor still on the slot.
     const std::uint64_t to_slot = slots_between(expected.oldest_writer_position, expected.slot, capacity);
     const std::uint64_t moved = slots_between(expected.oldest_writer_position, cursor, capacity);
-    if (now_ns() - started >= static_cast<std::int64_t>(capacity) * seed_append_floor_ns) {
+    if (to_slot < moved) return ReadStatus::lapped;  // rewritten since the read began
+    if (to_slot == moved) return ReadStatus::under_seed_cursor;
+    Words again;
+    copy_words(record, again);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    const std::uint64_t cursor_again = load_cursor(base);
+    if (again != words || slots_between(expected.oldest_writer_position, cursor_again, capacity) >= to_slot) {
+      cursor = cursor_again;
       return ReadStatus::not_yet;
     }
-    if (to_slot < moved) return ReadStatus::lapped;
-    if (to_slot == moved) return ReadStatus::under_seed_cursor;
   }
   decode(words, slot, evidence);
   return ReadStatus::complete;

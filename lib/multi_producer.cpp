@@ -39,7 +39,9 @@ void cpu_relax() noexcept {
 
 }  // namespace
 
-struct SharedRingLog::Shared {
+// Hidden: a nested class takes the exported outer class's visibility, and
+// this one is the implementation, not API.
+struct __attribute__((visibility("hidden"))) SharedRingLog::Shared {
   explicit Shared(const detail::AppendState& where)
       : records(where.records),
         header_cursor(where.header_cursor),

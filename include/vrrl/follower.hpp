@@ -29,8 +29,9 @@
 // the cursor modulo capacity and writes a record (magic included) with one
 // write(2) and no clear first. Then a copy also counts only if the writer has
 // not been at that slot since the read began (the cursor is the seed's next
-// slot) and the copy took less time than the seed needs for a whole lap
-// (capacity appends of four system calls each); otherwise it is retried later.
+// slot) and a second copy after the cursor check is the same; otherwise it is
+// retried later. A seed that laps the whole ring during one read may make a
+// snapshot show a newer record in place of an older one; never a torn one.
 // The record under the seed's cursor is accepted only once the file has not
 // been written for a second (then it is the oldest record, not one being
 // written): on a live seed log it waits, on a quiet one it costs a
@@ -60,6 +61,8 @@
 //   * Not thread-safe: one thread polls a Follower. Several Followers over one
 //     LogReader are fine.
 #pragma once
+
+#include <vrrl/export.hpp>  // first: the C++20 check
 
 #include <algorithm>
 #include <cstddef>
@@ -108,22 +111,22 @@ struct Expected {
 // capacity slots follow) and validates it. `cursor` is set to the latest
 // cursor loaded. No allocation, no system call (a vDSO clock read while the
 // cursor is below capacity).
-[[nodiscard]] ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const Expected& expected,
-                                        std::uint64_t& cursor, RecordedSlot& slot,
-                                        FailureEvidence& evidence) noexcept;
+[[nodiscard]] VRRL_EXPORT ReadStatus read_validated(const std::byte* base, std::uint64_t capacity,
+                                                    const Expected& expected, std::uint64_t& cursor,
+                                                    RecordedSlot& slot, FailureEvidence& evidence) noexcept;
 
 // The record under the cursor of a writer that may be the seed: accepted only
 // when the file has not been written to for a second and two copies taken a
 // millisecond apart agree (a system call and a sleep; a rare path).
-[[nodiscard]] ReadStatus read_under_seed_cursor(const LogReader& log, const Expected& expected, RecordedSlot& slot,
-                                                FailureEvidence& evidence);
+[[nodiscard]] VRRL_EXPORT ReadStatus read_under_seed_cursor(const LogReader& log, const Expected& expected,
+                                                            RecordedSlot& slot, FailureEvidence& evidence);
 
 // The acquire load of the header cursor (bytes 24..31) of a mapping.
-[[nodiscard]] std::uint64_t load_cursor(const std::byte* base) noexcept;
+[[nodiscard]] VRRL_EXPORT std::uint64_t load_cursor(const std::byte* base) noexcept;
 
 }  // namespace detail
 
-class Follower {
+class VRRL_EXPORT Follower {
  public:
   // Starts at `start`, or by default at the oldest record in the ring
   // (max(0, cursor - capacity)). A start beyond the cursor waits for it.
@@ -239,8 +242,9 @@ namespace detail {
 // One step of read_snapshot: reads slot `(first_slot + step) % capacity`.
 // Returns the status and fills `slot`/`evidence` when complete; `bad_magic`
 // is set when the slot holds a foreign magic.
-[[nodiscard]] ReadStatus read_snapshot_step(const LogReader& log, std::uint64_t start_cursor, std::uint64_t step,
-                                            RecordedSlot& slot, FailureEvidence& evidence, std::uint32_t& magic);
+[[nodiscard]] VRRL_EXPORT ReadStatus read_snapshot_step(const LogReader& log, std::uint64_t start_cursor,
+                                                        std::uint64_t step, RecordedSlot& slot,
+                                                        FailureEvidence& evidence, std::uint32_t& magic);
 }  // namespace detail
 
 // Every record in the ring as of the call, oldest first (replay order), each

@@ -6,6 +6,8 @@
 // (shared/seed/ring_log.rs.txt) and must stay byte-compatible with it.
 #pragma once
 
+#include <vrrl/export.hpp>  // first: the C++20 check
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

@@ -2,6 +2,8 @@
 // of a log uses (the library's open, `vrrl verify`, the tests).
 #pragma once
 
+#include <vrrl/export.hpp>  // first: the C++20 check
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -65,6 +67,6 @@ struct HeaderProblem {
 // capacity (before any size is computed from it), then the size. A file larger
 // than the header needs is accepted (the seed never writes one; vrrl maps only
 // what the header describes).
-[[nodiscard]] std::optional<HeaderProblem> check_header(const LogHeader& header, std::uint64_t file_size);
+[[nodiscard]] VRRL_EXPORT std::optional<HeaderProblem> check_header(const LogHeader& header, std::uint64_t file_size);
 
 }  // namespace vrrl

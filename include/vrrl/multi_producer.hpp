@@ -44,6 +44,8 @@
 //   * Do not move a SharedRingLog while another thread is appending to it.
 #pragma once
 
+#include <vrrl/export.hpp>  // first: the C++20 check
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -55,7 +57,7 @@
 
 namespace vrrl {
 
-class SharedRingLog {
+class VRRL_EXPORT SharedRingLog {
  public:
   // As RingLog::open, with the same errors; also allocates one 8-byte state
   // word per slot (std::bad_alloc if that fails) and sets the header flag

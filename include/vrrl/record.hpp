@@ -2,6 +2,8 @@
 // those values into a 64-byte VRRL v1 slot (see docs/format.md).
 #pragma once
 
+#include <vrrl/export.hpp>  // first: the C++20 check
+
 #include <array>
 #include <atomic>
 #include <bit>
@@ -49,7 +51,7 @@ enum class FailureClass : std::uint32_t {
 }
 
 // "none", "device_loss", "transient_queue", "program_bug" or "unclassified".
-[[nodiscard]] std::string_view to_string(FailureClass failure_class) noexcept;
+[[nodiscard]] VRRL_EXPORT std::string_view to_string(FailureClass failure_class) noexcept;
 
 // Bytes 44..63 of a slot. All four fields zero means "no failure evidence",
 // which is also what the seed writes.
@@ -135,7 +137,7 @@ static_assert(format::record_offset::timestamp_ns == 4 && format::record_offset:
 // It points into the log: it is valid only while the RingLog/LogReader that
 // produced it is alive and not moved from, and it shows whatever the bytes
 // are now; copy with slot() / failure() to keep a value.
-class RecordView {
+class VRRL_EXPORT RecordView {
  public:
   explicit constexpr RecordView(const std::byte* record) noexcept : record_(record) {}
 

@@ -1,6 +1,8 @@
 // Zero-copy replay: a range over the slots of a mapped log, oldest first.
 #pragma once
 
+#include <vrrl/export.hpp>  // first: the C++20 check
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -23,7 +25,8 @@ enum class Recovery {
 namespace detail {
 // The error Recovery::strict raises for a foreign magic in `slot_index`
 // (header_mismatch, naming the slot).
-[[noreturn]] void throw_bad_slot(const std::filesystem::path& path, std::uint64_t slot_index, std::uint32_t magic);
+[[noreturn]] VRRL_EXPORT void throw_bad_slot(const std::filesystem::path& path, std::uint64_t slot_index,
+                                             std::uint32_t magic);
 }  // namespace detail
 
 // What a replay met besides records. Filled in as the range is iterated.
@@ -42,7 +45,7 @@ struct ReplayReport {
 // Lifetime: the range and every RecordView it yields point into the mapping of
 // the RingLog / LogReader that made it; they are valid only while that object
 // is alive and not moved from. No record is copied.
-class ReplayRange {
+class VRRL_EXPORT ReplayRange {
  public:
   class iterator {
    public:

@@ -29,6 +29,8 @@
 //     version (vrrl::version) are separate numbers.
 #pragma once
 
+#include <vrrl/export.hpp>  // first: the C++20 check
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -42,11 +44,9 @@
 #include <vrrl/format.hpp>
 #include <vrrl/record.hpp>
 #include <vrrl/replay.hpp>
+#include <vrrl/version.hpp>
 
 namespace vrrl {
-
-// The library's own version, independent of the file format version.
-inline constexpr std::string_view version = "0.1.0";
 
 namespace detail {
 class LogFile;  // lib/log_file.hpp: open, validate, lock, map; the cold paths
@@ -67,7 +67,7 @@ struct OpenOptions {
 // <vrrl/recording.hpp> and <vrrl/multi_producer.hpp>). Movable, not copyable;
 // destruction unmaps and unlocks but does not sync. Aligned to a cache line,
 // so RingLogs of different threads side by side in memory never share one.
-class alignas(64) RingLog {
+class VRRL_EXPORT alignas(64) RingLog {
  public:
   // Opens `path` for appending, creating it if it does not exist (seed semantics):
   //  * capacity 0 -> ErrorKind::zero_capacity; above format::max_capacity -> capacity_overflow.
@@ -163,7 +163,7 @@ class RingLog::Appender {
 
 inline RingLog::Appender RingLog::appender() noexcept { return Appender(*this); }
 
-class LogReader {
+class VRRL_EXPORT LogReader {
  public:
   [[nodiscard]] static LogReader open(const std::filesystem::path& path);
 
@@ -207,6 +207,6 @@ class LogReader {
 // process) holds `path` open. Takes no lock (it asks with F_OFD_GETLK), so a
 // writer opening at the same moment never fails because of it. Throws
 // vrrl::Error (io) when the file cannot be opened at all.
-[[nodiscard]] bool is_locked_by_writer(const std::filesystem::path& path);
+[[nodiscard]] VRRL_EXPORT bool is_locked_by_writer(const std::filesystem::path& path);
 
 }  // namespace vrrl

@@ -124,7 +124,7 @@ int run_import(const ImportOptions& options) {
       std::cerr << "vrrl import: line " << line_number << ": " << problem
                 << ". Fix: write each line as `vrrl dump` does, e.g. "
                    "{\"timestamp_ns\":1,\"slot_idx\":0,\"tenant_id\":7,\"opcode\":42,\"args\":[1,2,3,4],"
-                   "\"epoch\":1} (see `man vrrl`).\n";
+                   "\"epoch\":1} (see `man vrrl-import`).\n";
     }
   }
   if (malformed != 0) {

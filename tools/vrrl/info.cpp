@@ -107,8 +107,12 @@ Command add_info_command(CLI::App& vrrl) {
   auto options = std::make_shared<InfoOptions>();
   CLI::App* info = vrrl.add_subcommand(
       "info", "Header, records in use, oldest/newest timestamp, file size, writer lock");
+  info->footer(
+      "--json prints one object with these keys, in this order: log, format_version, flags, multi_producer,\n"
+      "capacity, file_size, cursor, next_slot, records_in_use, empty_slots, bad_slots, skipped_live, oldest and\n"
+      "newest ({timestamp_ns, slot} or null), locked_by_writer.");
   info->add_option("LOG", options->log, "the log file")->required();
-  info->add_flag("--json", options->json, "one JSON object instead of the text report (schema: man vrrl)");
+  info->add_flag("--json", options->json, "one JSON object on one line instead of the text report (keys below)");
   info->add_flag("--u64-as-string", options->u64_as_string,
                  "with --json: 64-bit values (timestamps, the cursor) as strings of digits, for jq 1.6");
   return {info, [options] { return run_info(*options); }};

@@ -25,8 +25,8 @@ constexpr const char* exit_codes_footer =
     "  2  usage error: bad or missing arguments (diff: also a log it cannot read whole)\n"
     "\n"
     "See also:\n"
-    "  man vrrl: every command, option, output format and JSON schema (docs/cli.md in the sources);\n"
-    "  the file format: docs/format.md in the vrrl sources.";
+    "  man vrrl, and man vrrl-COMMAND for each command; the full reference with every format and JSON\n"
+    "  schema is docs/cli.md in the vrrl sources, the file format docs/format.md.";
 
 // "vrrl dump" for a parse error inside a subcommand, "vrrl" otherwise.
 std::string command_name(const CLI::App& vrrl) {

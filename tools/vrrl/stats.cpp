@@ -284,12 +284,17 @@ Command add_stats_command(CLI::App& vrrl) {
   stats->footer(
       "A failure is a record whose failure_class is not none or whose slot_status is not 0; failure evidence\n"
       "alone (an output_digest, a backend_code) is not. --interval counts records per interval of that length,\n"
-      "from the first record of the log, per opcode.");
+      "from the first record of the log, per opcode.\n"
+      "--json prints one object with these keys, in this order: log, capacity, records_in_log, records,\n"
+      "failures, min_timestamp_ns, max_timestamp_ns, span_ns, records_per_second, per_opcode [{opcode,\n"
+      "records}], per_tenant [{tenant_id, records}], per_failure_class [{failure_class, records}], with\n"
+      "--interval interval_ns and intervals [{start_ns, records, failures, per_opcode {OPCODE: records}}],\n"
+      "skipped {bad_slots, live}.");
   stats->add_option("LOG", options->log, "the log file")->required();
   stats->add_option("--interval", options->interval, "also count records per interval of this length, per opcode")
       ->check(duration_value())
       ->option_text("DURATION (e.g. 1ms, 250us, 1s)");
-  stats->add_flag("--json", options->json, "one JSON object instead of the text report (schema: man vrrl)");
+  stats->add_flag("--json", options->json, "one JSON object on one line instead of the text report (keys below)");
   stats->add_flag("--u64-as-string", options->u64_as_string,
                   "with --json: 64-bit values (timestamps, spans) as strings of digits, for jq 1.6");
   add_filter_options(*stats, options->filters, TimeRange::offered);

@@ -93,9 +93,12 @@ Command add_verify_command(CLI::App& vrrl) {
       "Checks the header, the file size against the capacity, every slot's record magic, and that timestamps\n"
       "never go backwards in replay order (oldest first; in a multi-producer log, header flags bit 0, records\n"
       "are in claim order and a step back is a note). Each problem is listed with its slot index, then a\n"
-      "summary. Reads the file with plain reads, so truncated and foreign files are examined too.");
+      "summary. Reads the file with plain reads, so truncated and foreign files are examined too.\n"
+      "--json prints one object with these keys, in this order: log, clean, problems, header_valid, capacity,\n"
+      "flags, multi_producer, slots_checked, records, empty_slots, bad_magic_slots, timestamps_backwards,\n"
+      "locked_by_writer, findings [{severity, slot, message}], unlisted_findings.");
   verify->add_option("LOG", options->log, "the log file (need not be a valid log)")->required();
-  verify->add_flag("--json", options->json, "one JSON object instead of the text report (schema: man vrrl)");
+  verify->add_flag("--json", options->json, "one JSON object on one line instead of the text report (keys below)");
   return {verify, [options] { return run_verify(*options); }};
 }
 
