@@ -47,7 +47,9 @@ struct __attribute__((visibility("hidden"))) SharedRingLog::Shared {
         header_cursor(where.header_cursor),
         capacity(where.capacity),
         keep(where.capacity / 2),
+        format(where.format),
         states(new std::atomic<std::uint64_t>[where.capacity]),
+        commits(new std::uint32_t[where.capacity]),
         claimed(where.appended()) {
     // Every slot starts as "its previous lap is published": the record that
     // sits there (or the empty slot) may be retired by the first claim of it.
@@ -70,7 +72,13 @@ struct __attribute__((visibility("hidden"))) SharedRingLog::Shared {
   std::uint64_t* const header_cursor;
   const std::uint64_t capacity;
   const std::uint64_t keep;
+  const Format format;
   const std::unique_ptr<std::atomic<std::uint64_t>[]> states;
+  // The word each written record's publisher stores last (0xDEADBEEF, or its
+  // v2 commit word, which only its producer can compute cheaply). Written by
+  // the producer before its "written" state store, read by the publisher
+  // after loading that state: ordered by it, so plain.
+  const std::unique_ptr<std::uint32_t[]> commits;
   // Every producer does one RMW here per append. On its own cache line so the
   // line holding the read-mostly fields above is not invalidated each time.
   alignas(cache_line) std::atomic<std::uint64_t> claimed;
@@ -171,11 +179,14 @@ void SharedRingLog::append(const RecordedSlot& slot, const FailureEvidence& evid
   }
 
   std::byte* const record = shared.records + slot_index * format::record_bytes;
+  const wire::RecordWords words = wire::record_words(slot, evidence);
   detail::retire_slot(record);
   // Plain stores, as in RingLog::append. Readers in other mappings validate
   // their copies (Follower); within this process the slot states order every
   // pair of writers of a slot, which is what TSan checks in the tests.
-  wire::encode_record(record, format::empty_record_magic, slot, evidence);
+  wire::store_record_words(record, words);
+  const std::uint32_t commit =
+      shared.format == Format::v2 ? wire::commit_word(sequence, words) : format::record_magic;
 
   std::atomic_ref<std::uint64_t> cursor(*shared.header_cursor);
   const std::uint64_t previous_index = slot_index == 0 ? capacity - 1 : slot_index - 1;
@@ -187,7 +198,7 @@ void SharedRingLog::append(const RecordedSlot& slot, const FailureEvidence& evid
       shared.states[previous_index].load(std::memory_order_seq_cst) >=
           state_word(shared.key(sequence - 1), Phase::published)) {
     detail::publish_cursor(shared.header_cursor, sequence + 1);
-    detail::commit_record(record);
+    detail::commit_record(record, commit);
     // seq_cst: see publish_written(); a producer of `sequence + 1` that found
     // our slot unpublished returned, and we must then see its "written".
     state.store(state_word(shared.key(sequence), Phase::published), std::memory_order_seq_cst);
@@ -200,6 +211,7 @@ void SharedRingLog::append(const RecordedSlot& slot, const FailureEvidence& evid
   // publish_written() must not be reordered, or this producer and the one
   // publishing the record before it could each miss the other's progress and
   // leave this record unpublished (store-buffer pattern).
+  shared.commits[slot_index] = commit;
   state.store(state_word(shared.key(sequence), Phase::written), std::memory_order_seq_cst);
   shared.publish_written(cursor.load(std::memory_order_seq_cst));
   shared.wake_waiters();
@@ -234,7 +246,7 @@ void SharedRingLog::Shared::publish_written(std::uint64_t next) noexcept {
     if (!cursor.compare_exchange_strong(next, next + 1, std::memory_order_seq_cst)) continue;
     // The body is visible to us: the state load above read its writer's
     // "written" store (seq_cst, hence release).
-    detail::commit_record(records + slot_index * format::record_bytes);
+    detail::commit_record(records + slot_index * format::record_bytes, commits[slot_index]);
     // Lets the next lap's producer into the slot, and the publisher of
     // `next + 1` past the check above.
     states[slot_index].store(state_word(key(next), Phase::published), std::memory_order_seq_cst);

@@ -61,6 +61,11 @@ struct OpenOptions {
   // write-protected again by the kernel: the first append to each of them
   // after that faults once more (see docs/benchmarks.md).
   bool prefault = false;
+  // The format of a log this call creates (docs/format.md). An existing file
+  // is opened as what it is, whatever this says. v1 (the default) is the
+  // seed's format; v2 aligns slots and checks every record, so that after a
+  // power cut a reader keeps exactly the records that are whole and current.
+  Format format = Format::v1;
 };
 
 // The writer. Not thread-safe: one thread appends (for several threads, see
@@ -133,6 +138,7 @@ class VRRL_EXPORT alignas(64) RingLog {
   // Records appended over the file's lifetime (the header cursor); see docs/format.md.
   [[nodiscard]] std::uint64_t appended() const noexcept { return hot_.appended(); }
   [[nodiscard]] const std::filesystem::path& path() const noexcept;
+  [[nodiscard]] Format format() const noexcept { return hot_.format; }
 
  private:
   explicit RingLog(std::unique_ptr<detail::LogFile> file) noexcept;
@@ -187,6 +193,11 @@ class VRRL_EXPORT LogReader {
   [[nodiscard]] std::uint64_t appended() const noexcept;
   [[nodiscard]] std::uint64_t cursor() const noexcept { return appended() % capacity(); }
   [[nodiscard]] std::uint32_t flags() const noexcept;
+  [[nodiscard]] Format format() const noexcept;
+  // Where the slots are in this file's format.
+  [[nodiscard]] const format::Layout& layout() const noexcept;
+  // v2: the count the last completed sync() made durable (0 for v1 files).
+  [[nodiscard]] std::uint64_t synced() const noexcept;
   [[nodiscard]] const std::filesystem::path& path() const noexcept;
   // The whole mapping (header and slots), for tools such as `vrrl verify`.
   [[nodiscard]] const std::byte* data() const noexcept;

@@ -1,6 +1,6 @@
-// append_records LOG CAPACITY FIRST COUNT: appends records FIRST .. FIRST+COUNT-1
-// of a known sequence to LOG (created with CAPACITY slots if missing), then
-// syncs. The CLI tests use it to make known logs and as the "other process"
+// append_records LOG CAPACITY FIRST COUNT [v1|v2]: appends records FIRST ..
+// FIRST+COUNT-1 of a known sequence to LOG (created with CAPACITY slots, in
+// the given format, default v1, if missing), then syncs. The CLI tests use it to make known logs and as the "other process"
 // that `vrrl tail -f` follows. cli_test.py's expected_record() mirrors
 // known_record(); keep the two in step.
 #include <cstdint>
@@ -37,12 +37,14 @@ KnownRecord known_record(std::uint32_t i) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: append_records LOG CAPACITY FIRST COUNT\n");
+  if (argc != 5 && !(argc == 6 && (std::string(argv[5]) == "v1" || std::string(argv[5]) == "v2"))) {
+    std::fprintf(stderr, "usage: append_records LOG CAPACITY FIRST COUNT [v1|v2]\n");
     return 2;
   }
   try {
-    auto log = vrrl::RingLog::open(argv[1], std::stoull(argv[2]));
+    const vrrl::OpenOptions options{.format = argc == 6 && std::string(argv[5]) == "v2" ? vrrl::Format::v2
+                                                                                       : vrrl::Format::v1};
+    auto log = vrrl::RingLog::open(argv[1], std::stoull(argv[2]), options);
     const auto first = static_cast<std::uint32_t>(std::stoul(argv[3]));
     const auto count = static_cast<std::uint32_t>(std::stoul(argv[4]));
     for (std::uint32_t i = first; i < first + count; ++i) {

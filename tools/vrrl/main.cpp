@@ -1,4 +1,4 @@
-// vrrl: the command-line tool for VRRL v1 ring logs (docs/cli.md).
+// vrrl: the command-line tool for VRRL ring logs (docs/cli.md).
 // Parses with CLI11, runs one subcommand, and turns every failure into one
 // stderr line ending in a "Fix:" hint plus a documented exit code.
 #include <fcntl.h>
@@ -14,6 +14,9 @@
 #include <vrrl/ring_log.hpp>
 
 #include "command.hpp"
+#ifdef VRRL_HAVE_NATS
+#include "ship/commands.hpp"
+#endif
 
 namespace {
 
@@ -64,15 +67,24 @@ int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   using namespace vrrl::cli;
 
-  CLI::App vrrl{"Inspect, check, follow and build VRRL v1 ring logs (the files vrrl::RingLog writes).", "vrrl"};
-  vrrl.set_version_flag("--version", "vrrl " + std::string(vrrl::version) + " (reads and writes VRRL format version " +
-                                         std::to_string(vrrl::format::log_version) + ")");
+  CLI::App vrrl{"Inspect, check, follow, compare, export and build VRRL ring logs (the files vrrl::RingLog writes).",
+                "vrrl"};
+  vrrl.set_version_flag("--version", "vrrl " + std::string(vrrl::version) +
+                                         " (reads VRRL format versions 1 and 2; import creates version " +
+                                         std::to_string(vrrl::format::log_version) + " logs)");
   vrrl.require_subcommand(1);
 
-  const std::vector<Command> commands{add_info_command(vrrl),   add_dump_command(vrrl),
-                                      add_verify_command(vrrl), add_tail_command(vrrl),
-                                      add_import_command(vrrl), add_stats_command(vrrl),
-                                      add_export_command(vrrl), add_diff_command(vrrl)};
+  std::vector<Command> commands{add_info_command(vrrl),   add_dump_command(vrrl),
+                                add_verify_command(vrrl), add_tail_command(vrrl),
+                                add_import_command(vrrl), add_stats_command(vrrl),
+                                add_export_command(vrrl), add_diff_command(vrrl)};
+#ifdef VRRL_HAVE_NATS
+  commands.push_back(add_ship_command(vrrl));
+  commands.push_back(add_pull_command(vrrl));
+  constexpr const char* command_list = "info, dump, verify, tail, import, stats, export, diff, ship and pull";
+#else
+  constexpr const char* command_list = "info, dump, verify, tail, import, stats, export and diff";
+#endif
   // After the subcommands exist: CLI11 copies a parent's footer into each
   // subcommand created after it, which printed this footer twice.
   vrrl.footer(exit_codes_footer);
@@ -88,8 +100,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // CLI11 reads an unknown command as a stray positional and then asks for a subcommand.
     if (argc > 1 && argv[1][0] != '-' && vrrl.get_subcommands().empty()) {
+#ifndef VRRL_HAVE_NATS
+      if (std::string(argv[1]) == "ship" || std::string(argv[1]) == "pull") {
+        std::cerr << "vrrl: `" << argv[1] << "` is not built into this vrrl (it was configured without libnats). "
+                  << "Fix: install libnats-dev (scripts/install-deps) and reconfigure with -Dnats=enabled.\n";
+        return exit_usage;
+      }
+#endif
       return usage_error(vrrl, std::string("unknown command `") + argv[1] +
-                                   "`; the commands are info, dump, verify, tail, import, stats, export and diff");
+                                   "`; the commands are " + command_list);
     }
     return usage_error(vrrl, e.what());
   }
