@@ -29,9 +29,11 @@ struct SourceRecord {
 struct ReadReport {
   std::uint64_t records = 0;                    // delivered to the visitor
   std::uint64_t empty_slots = 0;                // slots never written (magic 0)
-  std::uint64_t bad_slots = 0;                  // slots whose magic is neither 0 nor 0xDEADBEEF
+  std::uint64_t bad_slots = 0;                  // v1: magic neither 0 nor 0xDEADBEEF; v2: torn or corrupted
   std::optional<std::uint64_t> first_bad_slot;  // the first of them in replay order
   std::uint64_t skipped_live = 0;               // overwritten or being written while read
+  std::uint64_t stale_records = 0;              // v2: whole records of an older lap, stepped over
+  bool v2 = false;                              // bad slots are commit words that check for no nearby sequence
 
   [[nodiscard]] bool clean() const noexcept { return bad_slots == 0; }
 };
@@ -64,9 +66,9 @@ class RecordSource {
   LogReader log_;
 };
 
-// Prints what a read skipped to stderr, one line each: slots with a foreign
-// magic (then returns true: the command exits 1) and records a live writer
-// overwrote while they were read (a note; a moving log is no problem).
+// Prints what a read skipped to stderr, one line each: bad slots (then
+// returns true: the command exits 1), records a live writer overwrote while
+// they were read and stale v2 records (notes; neither is a problem).
 bool report_skipped(std::string_view command, const ReadReport& report, const std::filesystem::path& path);
 
 }  // namespace vrrl::cli
