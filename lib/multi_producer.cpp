@@ -39,10 +39,10 @@ void cpu_relax() noexcept {
 
 }  // namespace
 
-// Hidden: a nested class takes the exported outer class's visibility, and
-// this one is the implementation, not API.
-struct __attribute__((visibility("hidden"))) SharedRingLog::Shared {
-  explicit Shared(const detail::AppendState& where)
+namespace detail {
+
+struct SharedProducers {
+  explicit SharedProducers(const detail::AppendState& where)
       : records(where.records),
         header_cursor(where.header_cursor),
         capacity(where.capacity),
@@ -88,6 +88,8 @@ struct __attribute__((visibility("hidden"))) SharedRingLog::Shared {
   alignas(cache_line) std::atomic<std::uint64_t> waits{0};
 };
 
+}  // namespace detail
+
 // Blocks until the record with key `record_key` is published. Spins briefly
 // (the common wait is a producer a few instructions from publishing), yields a
 // few times, then sleeps on the futex: spinning or yielding forever would
@@ -99,7 +101,7 @@ struct __attribute__((visibility("hidden"))) SharedRingLog::Shared {
 // and if it is non-zero bumps `generation` and wakes. All seq_cst, so either
 // the publisher sees the waiter, or the waiter's re-check sees the state; and
 // a bump between the waiter's load and its futex wait makes the wait return.
-void SharedRingLog::Shared::wait_until_published(std::uint64_t record_key) noexcept {
+void detail::SharedProducers::wait_until_published(std::uint64_t record_key) noexcept {
   std::atomic<std::uint64_t>& state = state_of_key(record_key);
   const std::uint64_t published = state_word(record_key, Phase::published);
   const auto ready = [&] { return state.load(std::memory_order_seq_cst) >= published; };
@@ -120,20 +122,20 @@ void SharedRingLog::Shared::wait_until_published(std::uint64_t record_key) noexc
   waiting.fetch_sub(1, std::memory_order_seq_cst);
 }
 
-void SharedRingLog::Shared::wake_waiters() noexcept {
+void detail::SharedProducers::wake_waiters() noexcept {
   if (waiting.load(std::memory_order_seq_cst) == 0) return;
   generation.fetch_add(1, std::memory_order_seq_cst);
   generation.notify_all();
 }
 
-SharedRingLog::SharedRingLog(std::unique_ptr<detail::LogFile> file, std::unique_ptr<Shared> shared) noexcept
+SharedRingLog::SharedRingLog(std::unique_ptr<detail::LogFile> file, std::unique_ptr<detail::SharedProducers> shared) noexcept
     : file_(std::move(file)), shared_(std::move(shared)) {}
 
 SharedRingLog SharedRingLog::open(const std::filesystem::path& path, std::uint64_t capacity,
                                   const OpenOptions& options) {
   auto file = detail::LogFile::open_writer(path, capacity, options);
   file->set_flag(format::flag_multi_producer);
-  auto shared = std::make_unique<Shared>(file->append_state());
+  auto shared = std::make_unique<detail::SharedProducers>(file->append_state());
   return SharedRingLog(std::move(file), std::move(shared));
 }
 
@@ -157,7 +159,7 @@ std::uint64_t SharedRingLog::published() const noexcept { return file_->load_cur
 std::uint64_t SharedRingLog::waits() const noexcept { return shared_->waits.load(std::memory_order_relaxed); }
 
 void SharedRingLog::append(const RecordedSlot& slot, const FailureEvidence& evidence) noexcept {
-  Shared& shared = *shared_;
+  detail::SharedProducers& shared = *shared_;
   const std::uint64_t capacity = shared.capacity;
 
   // Relaxed: the counter only has to hand out distinct, consecutive numbers;
@@ -226,7 +228,7 @@ void SharedRingLog::append(const RecordedSlot& slot, const FailureEvidence& evid
 // Every operation here is seq_cst: each producer's "written" store is followed
 // by loads of state another producer stores, and vice versa; without one total
 // order both could read stale values and both stop (a lost wake-up).
-void SharedRingLog::Shared::publish_written(std::uint64_t next) noexcept {
+void detail::SharedProducers::publish_written(std::uint64_t next) noexcept {
   std::atomic_ref<std::uint64_t> cursor(*header_cursor);
   for (;;) {
     const std::uint64_t slot_index = next % capacity;

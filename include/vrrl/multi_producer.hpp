@@ -57,6 +57,10 @@
 
 namespace vrrl {
 
+namespace detail {
+struct SharedProducers;  // lib/multi_producer.cpp: the claim counter, the slot states, the waiting
+}
+
 class VRRL_EXPORT SharedRingLog {
  public:
   // As RingLog::open, with the same errors; also allocates one 8-byte state
@@ -97,12 +101,10 @@ class VRRL_EXPORT SharedRingLog {
   [[nodiscard]] const std::filesystem::path& path() const noexcept;
 
  private:
-  struct Shared;  // lib/multi_producer.cpp: the claim counter, the slot states, the waiting
-
-  SharedRingLog(std::unique_ptr<detail::LogFile> file, std::unique_ptr<Shared> shared) noexcept;
+  SharedRingLog(std::unique_ptr<detail::LogFile> file, std::unique_ptr<detail::SharedProducers> shared) noexcept;
 
   std::unique_ptr<detail::LogFile> file_;
-  std::unique_ptr<Shared> shared_;
+  std::unique_ptr<detail::SharedProducers> shared_;
 };
 
 }  // namespace vrrl

@@ -326,12 +326,15 @@ def expected_record(sequence):
 
 def write_segment(path, capacity, first, count):
     """A recording segment written by hand: a v1 log whose cursor is the stream's count (first + count),
-    holding ship_writer's records first .. first + count - 1 in slots (s - first)."""
-    with open(path, "wb") as out:
+    holding ship_writer's records first .. first + count - 1 in slots (s - first). Built under a
+    hidden name and renamed into place, as vrrl's writer makes segments appear complete."""
+    hidden = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".creating")
+    with open(hidden, "wb") as out:
         out.write(b"VRRL0001" + struct.pack("<IIQQ", 1, 0, capacity, first + count))
         for sequence in range(first, first + count):
             out.write(expected_record(sequence))
         out.write(bytes(64 * (capacity - count)))
+    os.rename(hidden, path)
 
 
 def write_recording(directory, capacity, streams):
