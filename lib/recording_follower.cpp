@@ -99,6 +99,9 @@ class FollowState {
   [[nodiscard]] std::uint64_t stream_end(const std::filesystem::path& stream_dir);
   void read(FollowedStream& stream, Clock::time_point now, RecordingPollResult& result);
   bool open_segment(FollowedStream& stream, RecordingPollResult& result);
+  // Opens `segment` at the stream's position: true; false to try again
+  // later; nothing when it is not there.
+  std::optional<bool> open_one(FollowedStream& stream, const SegmentFile& segment);
   [[nodiscard]] bool next_segment_used(const FollowedStream& stream, std::uint64_t first);
   void release(std::vector<FollowedRecord>& out, std::size_t max_records, Clock::time_point now, bool force,
                RecordingPollResult& result);
@@ -147,6 +150,13 @@ std::uint64_t FollowState::stream_end(const std::filesystem::path& stream_dir) {
 }
 
 bool FollowState::open_segment(FollowedStream& stream, RecordingPollResult& result) {
+  // Usually the segment holding the position is there under its name; the
+  // directory (which may hold thousands of segments) is listed only when not.
+  if (capacity_ != 0) {
+    const std::uint64_t first = stream.position - stream.position % capacity_;
+    const SegmentFile expected{first, stream.directory / segment_file_name(first)};
+    if (const std::optional<bool> opened = open_one(stream, expected)) return *opened;
+  }
   const StreamListing listing = list_stream(stream.directory, "follow");
   for (const SegmentFile& segment : listing.segments) {
     if (capacity_ == 0) {
@@ -160,29 +170,34 @@ bool FollowState::open_segment(FollowedStream& stream, RecordingPollResult& resu
       result.lost += segment.first - stream.position;
       stream.position = segment.first;
     }
-    FileDescriptor lease(::open(segment.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-    if (!lease.valid()) {
-      if (errno == ENOENT) continue;  // removed since the listing
-      throw io_error("follow", segment.path, "open for reading", errno);
-    }
-    if (!lock_segment_for_reading(lease.get(), segment.path)) return false;  // being rewritten: try again later
-    std::optional<LogReader> reader;
-    try {
-      reader.emplace(LogReader::open(segment.path));
-    } catch (const Error& e) {
-      if (e.kind() == ErrorKind::io && e.errno_value() == ENOENT) continue;
-      throw;
-    }
-    if (std::optional<Error> wrong = segment_header_problem(segment, reader->capacity(), reader->appended(), capacity_)) {
-      struct stat status {};
-      if (::stat(segment.path.c_str(), &status) != 0 && errno == ENOENT) continue;  // recycled since the listing
-      throw *wrong;
-    }
-    stream.segment = std::make_unique<FollowedSegment>(std::move(lease), std::move(*reader), segment.first,
-                                                       stream.position);
-    return true;
+    if (const std::optional<bool> opened = open_one(stream, segment)) return *opened;
+    // removed since the listing: on to the next one
   }
   return false;  // nothing at or after the position yet
+}
+
+std::optional<bool> FollowState::open_one(FollowedStream& stream, const SegmentFile& segment) {
+  FileDescriptor lease(::open(segment.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!lease.valid()) {
+    if (errno == ENOENT) return std::nullopt;
+    throw io_error("follow", segment.path, "open for reading", errno);
+  }
+  if (!lock_segment_for_reading(lease.get(), segment.path)) return false;  // being rewritten: try again later
+  std::optional<LogReader> reader;
+  try {
+    reader.emplace(LogReader::open(segment.path));
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::io && e.errno_value() == ENOENT) return std::nullopt;
+    throw;
+  }
+  if (std::optional<Error> wrong = segment_header_problem(segment, reader->capacity(), reader->appended(), capacity_)) {
+    struct stat status {};
+    if (::stat(segment.path.c_str(), &status) != 0 && errno == ENOENT) return std::nullopt;  // recycled meanwhile
+    throw *wrong;
+  }
+  stream.segment =
+      std::make_unique<FollowedSegment>(std::move(lease), std::move(*reader), segment.first, stream.position);
+  return true;
 }
 
 void FollowState::read(FollowedStream& stream, Clock::time_point now, RecordingPollResult& result) {

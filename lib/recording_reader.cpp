@@ -153,6 +153,7 @@ struct StreamCursor {
   std::size_t index = 0;          // the stream's index in RecordingReader::streams()
   std::size_t next_segment = 0;   // the planned segment to open next
   std::unique_ptr<LogFile> file;  // the open segment
+  std::unique_ptr<LogFile> previous;  // the one before, kept mapped so that views of its records outlive one step
   const std::byte* records = nullptr;
   std::uint64_t first = 0;        // the open segment's first sequence
   std::uint64_t slot = 0;         // the head's slot
@@ -225,8 +226,10 @@ bool ReplayState::open_next_segment(StreamCursor& cursor) {
       ++report.segments_removed;
       continue;
     }
+    const std::uint64_t end = file->load_cursor() - segment.file.first;  // validated: at most the capacity
+    if (end == 0) continue;  // empty (prepared ahead): nothing to read, and `previous` stays as it is
     cursor.first = segment.file.first;
-    cursor.end = file->load_cursor() - segment.file.first;  // validated: at most the capacity
+    cursor.end = end;
     cursor.records = file->records();
     cursor.file = std::move(file);
     cursor.seen_end = std::max(cursor.seen_end, cursor.first + cursor.end);
@@ -273,14 +276,14 @@ void ReplayState::find_head(StreamCursor& cursor, std::uint64_t from_slot) {
           break;
       }
     }
-    cursor.file.reset();  // this segment is exhausted: its views are no longer valid
+    cursor.previous = std::move(cursor.file);  // exhausted; its views stay valid until the next segment is
     from_slot = 0;
   }
 }
 
 void ReplayState::finish(StreamCursor& cursor) noexcept {
   cursor.done = true;
-  cursor.file.reset();
+  if (cursor.file) cursor.previous = std::move(cursor.file);  // its views stay valid until the range restarts
   const std::uint64_t end = std::max(cursor.stream->end_sequence, cursor.seen_end);
   if (end > cursor.expected) report.lost += end - cursor.expected;
   cursor.expected = std::max(cursor.expected, end);

@@ -127,10 +127,14 @@ struct StreamState {
   // Retires the oldest closed segment: to the spare slot when recycling and
   // the slot is free, else unlinked. False when there is none.
   bool retire_oldest_locked(bool recycle) noexcept;
-  // retain_segments (0 = keep all): the current segment is one of the kept.
+  // retain_segments (0 = keep all): the newest N segments that hold
+  // records, the current one included once it holds one.
   void apply_retention_locked(std::uint64_t retain_segments, bool recycle) noexcept {
     if (retain_segments == 0) return;
-    while (closed.size() + 1 > retain_segments && retire_oldest_locked(recycle)) {
+    // Acquire: as Recording::sync; under work_mutex it stays mapped.
+    const Segment* writing = current.load(std::memory_order_acquire);
+    const std::uint64_t current_used = writing != nullptr && writing->file->load_cursor() > writing->first ? 1 : 0;
+    while (closed.size() + current_used > retain_segments && retire_oldest_locked(recycle)) {
     }
   }
   // Writes `.dropped` when the count changed.

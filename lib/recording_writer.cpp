@@ -327,6 +327,11 @@ RecordingCore::OpenedStream RecordingCore::open_stream(std::string_view name) {
     Segment* current_segment = current.release();
     state->current.store(current_segment, std::memory_order_release);
     {
+      // What a killed writer's background thread had not removed yet.
+      const std::lock_guard guard(state->work_mutex);
+      state->apply_retention_locked(options_.retain_segments, options_.recycle);
+    }
+    {
       const std::lock_guard guard(streams_mutex_);
       streams_.push_back(state);
     }
@@ -399,8 +404,9 @@ void RecordingCore::retain_bytes(const std::vector<std::shared_ptr<StreamState>>
     for (const std::shared_ptr<StreamState>& stream : streams) {
       const std::lock_guard guard(stream->work_mutex);
       if (stream->closing) continue;
-      const std::uint64_t files =
-          stream->closed.size() + 1 + (stream->prepared.load(std::memory_order_relaxed) != nullptr ? 1 : 0);
+      // The current segment and one prepared ahead always count, prepared
+      // yet or not: a preparation never takes the recording over budget.
+      const std::uint64_t files = stream->closed.size() + 2;
       total += files * format::file_bytes(stream->capacity);
       if (!stream->closed.empty() && (oldest == nullptr || stream->closed.front().last_timestamp < oldest_timestamp)) {
         oldest = stream.get();

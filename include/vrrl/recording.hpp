@@ -100,8 +100,10 @@ struct RecordingOptions {
   // written included); older ones go. 0 = keep all.
   std::uint64_t retain_segments = 0;
   // Whole recording (the streams this Recording writes): keep at most this
-  // many bytes of segments, removing the oldest (by last timestamp) first;
-  // each stream's current and prepared segments always stay. 0 = no limit.
+  // many bytes of segments, removing the oldest (by last timestamp) first.
+  // Each stream's current segment and the one prepared ahead always stay and
+  // always count, so a budget below two segments per stream keeps just those.
+  // 0 = no limit.
   std::uint64_t retain_bytes = 0;
   // Prefault each prepared segment (MAP_POPULATE + MADV_POPULATE_WRITE), in
   // the background thread, so appends into it take no page faults.
@@ -321,11 +323,12 @@ void advance_replay(ReplayRun& run);
 // starts (or restarts) the walk and resets the report.
 //
 // Lifetime: every StreamRecord's `record` points into the mapping of the
-// segment it is in. It stays valid until the iterator moves that record's
-// stream past that segment (at least until the next increment, and in a
-// merged replay usually longer); copy it (record.slot(), record.failure()) to
-// keep it. The range holds at most one segment open per stream (one file
-// descriptor and one mapping each), and must not outlive its reader.
+// segment it is in. It stays valid until that record's stream has moved past
+// the segment after it, so always at least until the next increment, until
+// begin() is called again, or until the range is destroyed; copy it
+// (record.slot(), record.failure()) to keep it longer. The range holds at
+// most two segments open per stream (a file descriptor and a mapping each),
+// and must not outlive its reader.
 //
 // A live writer may append during the walk: records below each segment's
 // cursor never change (segments do not wrap), so the replay is a prefix of

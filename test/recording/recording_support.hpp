@@ -48,6 +48,23 @@ inline void append_at(StreamWriter& writer, std::uint64_t timestamp, std::uint32
   writer.append(slot);
 }
 
+// A self-checking record with a timestamp of the test's choosing: the key
+// is carried by tenant_id (producer) and epoch (index), every other field is
+// a function of it, so a torn record is still recognised.
+inline void append_keyed(StreamWriter& writer, std::uint32_t producer, std::uint32_t index, std::uint64_t timestamp) {
+  SelfCheckingRecord record = make_record(RecordKey{producer, index});
+  record.slot.timestamp_ns = timestamp;
+  writer.append(record.slot, record.evidence);
+}
+
+inline std::optional<RecordKey> check_keyed(const RecordedSlot& slot, const FailureEvidence& evidence) {
+  const RecordKey key{slot.tenant_id, slot.epoch};
+  SelfCheckingRecord expected = make_record(key);
+  expected.slot.timestamp_ns = slot.timestamp_ns;
+  if (expected.slot != slot || expected.evidence != evidence) return std::nullopt;
+  return key;
+}
+
 // One record of a replay, as values.
 struct Seen {
   std::string stream;
@@ -55,11 +72,12 @@ struct Seen {
   std::uint64_t timestamp = 0;
   bool self_consistent = false;  // check_record() recognises it
   RecordKey key;
+  std::uint32_t epoch = 0;  // make_record() puts the append index there, also for append_at()
   friend bool operator==(const Seen&, const Seen&) = default;
 };
 
 inline Seen seen(const StreamRecord& item) {
-  Seen out{std::string(item.stream_name), item.sequence, item.record.timestamp_ns(), false, {}};
+  Seen out{std::string(item.stream_name), item.sequence, item.record.timestamp_ns(), false, {}, item.record.epoch()};
   if (const std::optional<RecordKey> key = check_record(item.record.slot(), item.record.failure())) {
     out.self_consistent = true;
     out.key = *key;
