@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <optional>
 
+#include <vrrl/format.hpp>
+
 #include "file_descriptor.hpp"
 #include "writer_lock.hpp"
 
@@ -30,6 +32,6 @@ struct CreatedLog {
 // `cursor` is the new header's cursor: 0 for a log, the segment's first
 // sequence for a recording segment (a multiple of `capacity`).
 [[nodiscard]] std::optional<CreatedLog> create_log(const std::filesystem::path& path, std::uint64_t capacity,
-                                                   std::uint64_t cursor = 0);
+                                                  Format format, std::uint64_t cursor = 0);
 
 }  // namespace vrrl::detail
