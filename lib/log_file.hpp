@@ -32,8 +32,9 @@ class LogFile {
   // names.
   [[nodiscard]] static std::unique_ptr<LogFile> open_writer(const std::filesystem::path& path,
                                                             std::uint64_t capacity, const OpenOptions& options);
-  // Opens an existing log read-only; takes no lock.
-  [[nodiscard]] static std::unique_ptr<LogFile> open_reader(const std::filesystem::path& path);
+  // Opens an existing log read-only; takes no lock. `populate` maps it with
+  // MAP_POPULATE (a recording replay that reads a segment once, whole).
+  [[nodiscard]] static std::unique_ptr<LogFile> open_reader(const std::filesystem::path& path, bool populate = false);
 
   // --- for recording segments (lib/recording_*) ---
   // Creates a new log at `path` whose header cursor starts at `cursor` (a

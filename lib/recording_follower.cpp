@@ -166,9 +166,31 @@ bool FollowState::open_segment(FollowedStream& stream, RecordingPollResult& resu
     }
     if (segment.first + capacity_ <= stream.position) continue;  // already read (or before our start)
     if (segment.first > stream.position) {
-      // The segments holding [position, first) are missing or were removed.
-      result.lost += segment.first - stream.position;
-      stream.position = segment.first;
+      // readdir() may have missed segments created while it ran (the
+      // newest, just below this one, in order) or the one at the position:
+      // look them up by name before counting the hole as lost.
+      const std::uint64_t at_position = stream.position - stream.position % capacity_;
+      if (segment_exists(stream.directory, at_position)) {
+        if (const std::optional<bool> opened =
+                open_one(stream, {at_position, stream.directory / segment_file_name(at_position)})) {
+          return *opened;
+        }
+      }
+      std::uint64_t lowest = segment.first;
+      while (lowest - capacity_ > at_position && segment_exists(stream.directory, lowest - capacity_)) {
+        lowest -= capacity_;
+      }
+      // The segments holding [position, lowest) are missing or were removed.
+      result.lost += lowest - stream.position;
+      stream.position = lowest;
+      if (lowest != segment.first) {
+        if (const std::optional<bool> opened =
+                open_one(stream, {lowest, stream.directory / segment_file_name(lowest)})) {
+          return *opened;
+        }
+        result.lost += segment.first - lowest;  // gone again since we looked
+        stream.position = segment.first;
+      }
     }
     if (const std::optional<bool> opened = open_one(stream, segment)) return *opened;
     // removed since the listing: on to the next one
@@ -190,7 +212,8 @@ std::optional<bool> FollowState::open_one(FollowedStream& stream, const SegmentF
     if (e.kind() == ErrorKind::io && e.errno_value() == ENOENT) return std::nullopt;
     throw;
   }
-  if (std::optional<Error> wrong = segment_header_problem(segment, reader->capacity(), reader->appended(), capacity_)) {
+  if (std::optional<Error> wrong =
+          segment_header_problem(segment, reader->format(), reader->capacity(), reader->appended(), capacity_)) {
     struct stat status {};
     if (::stat(segment.path.c_str(), &status) != 0 && errno == ENOENT) return std::nullopt;  // recycled meanwhile
     throw *wrong;
@@ -204,26 +227,34 @@ void FollowState::read(FollowedStream& stream, Clock::time_point now, RecordingP
   for (;;) {
     if (!stream.segment && !open_segment(stream, result)) return;
     FollowedSegment& segment = *stream.segment;
-    const PollResult polled =
-        segment.follower.poll([&](std::uint64_t sequence, const RecordedSlot& slot, const FailureEvidence& evidence) {
-          stream.pending.push_back({slot, evidence, sequence});
-          if (!stream.newest_timestamp || slot.timestamp_ns > *stream.newest_timestamp) {
-            stream.newest_timestamp = slot.timestamp_ns;
-          }
-        });
-    if (polled.delivered != 0) stream.last_progress = now;
-    result.lost += polled.lost;
-    stream.position = segment.follower.position();
+    const auto poll_segment = [&] {
+      const PollResult polled = segment.follower.poll(
+          [&](std::uint64_t sequence, const RecordedSlot& slot, const FailureEvidence& evidence) {
+            stream.pending.push_back({slot, evidence, sequence});
+            if (!stream.newest_timestamp || slot.timestamp_ns > *stream.newest_timestamp) {
+              stream.newest_timestamp = slot.timestamp_ns;
+            }
+          });
+      if (polled.delivered != 0) stream.last_progress = now;
+      result.lost += polled.lost;
+      stream.position = segment.follower.position();
+    };
+    poll_segment();
     const std::uint64_t segment_end = segment.first + segment.reader.capacity();
     if (stream.position + 1 == segment_end && segment.reader.appended() == segment_end &&
         next_segment_used(stream, segment_end)) {
-      // The last append of a full segment whose magic never came: its writer
-      // was killed between the cursor and magic stores. A Follower waits for
-      // a later cursor to tell, which a segment never gets; the next
-      // segment holding records tells instead (a writer moves on only after
-      // the append before completed).
-      ++result.lost;
-      stream.position = segment_end;
+      // Only the last record of a full segment is missing. A Follower waits
+      // for a later cursor to tell a record that never completes from one
+      // completing now, and a segment's cursor never goes past its end. The
+      // next segment holding records tells instead: the writer appends there
+      // only after the append before has completed. So one more poll either
+      // finds the record, or its writer was killed between the cursor and
+      // magic stores and it is lost.
+      poll_segment();
+      if (stream.position + 1 == segment_end) {
+        ++result.lost;
+        stream.position = segment_end;
+      }
     }
     if (stream.position < segment_end) return;
     stream.segment.reset();  // complete: on to the next segment

@@ -299,7 +299,8 @@ std::optional<RecordingMetadata> read_metadata(const std::filesystem::path& dir,
     if (key == "segment-format") {
       if (value != "v1") {
         throw metadata_problem(ErrorKind::header_mismatch, path,
-                               "segments are in format " + printable(value) + "; this vrrl reads v1",
+                               "segments are in format " + printable(value) +
+                                   "; this vrrl writes and reads recordings of v1 segments",
                                "read it with the vrrl version that wrote it (or a newer one)");
       }
     } else if (key == "segment-capacity") {
@@ -418,6 +419,31 @@ StreamListing list_stream(const std::filesystem::path& stream_dir, const char* o
   return listing;
 }
 
+bool segment_exists(const std::filesystem::path& stream_dir, std::uint64_t first) {
+  struct stat status {};
+  return ::stat((stream_dir / segment_file_name(first)).c_str(), &status) == 0 && S_ISREG(status.st_mode);
+}
+
+void fill_listing_holes(StreamListing& listing, std::uint64_t capacity) {
+  if (capacity == 0 || listing.segments.size() < 2) return;
+  const std::filesystem::path dir = listing.segments.front().path.parent_path();
+  std::vector<SegmentFile> found;
+  for (std::size_t i = 0; i + 1 < listing.segments.size(); ++i) {
+    const std::uint64_t low = listing.segments[i].first;
+    const std::uint64_t high = listing.segments[i + 1].first;
+    std::uint64_t up = low + capacity;
+    for (; up < high && segment_exists(dir, up); up += capacity) found.push_back({up, dir / segment_file_name(up)});
+    for (std::uint64_t down = high - capacity; down >= up && down > low && segment_exists(dir, down);
+         down -= capacity) {
+      found.push_back({down, dir / segment_file_name(down)});
+    }
+  }
+  if (found.empty()) return;
+  listing.segments.insert(listing.segments.end(), found.begin(), found.end());
+  std::sort(listing.segments.begin(), listing.segments.end(),
+            [](const SegmentFile& a, const SegmentFile& b) { return a.first < b.first; });
+}
+
 RecordingListing list_recording(const std::filesystem::path& dir, const char* operation) {
   RecordingListing listing;
   for (const auto& [name, type] : read_directory(dir, operation).entries) {
@@ -434,10 +460,15 @@ RecordingListing list_recording(const std::filesystem::path& dir, const char* op
 
 // --- segment headers -------------------------------------------------------------
 
-std::optional<Error> segment_header_problem(const SegmentFile& segment, std::uint64_t capacity, std::uint64_t cursor,
-                                            std::uint64_t expected_capacity) {
+std::optional<Error> segment_header_problem(const SegmentFile& segment, Format format, std::uint64_t capacity,
+                                            std::uint64_t cursor, std::uint64_t expected_capacity) {
   const std::string move_out = "the segment is damaged or does not belong to this recording; move it out of the "
                                "stream directory (or read with Recovery::skip_bad_slots to read around it)";
+  if (format != Format::v1) {
+    return problem(ErrorKind::header_mismatch, "open", segment.path,
+                   "the segment is a VRRL v2 log; recordings hold VRRL v1 segments (segment-format v1)",
+                   "move it out of the stream directory; a v2 log is read on its own with vrrl::LogReader");
+  }
   if (expected_capacity != 0 && capacity != expected_capacity) {
     return problem(ErrorKind::header_mismatch, "open", segment.path,
                    "the segment has capacity " + std::to_string(capacity) +
@@ -484,7 +515,8 @@ std::optional<SegmentHeader> read_segment_header(const SegmentFile& segment, std
   if (const std::optional<HeaderProblem> wrong = check_header(header, static_cast<std::uint64_t>(status.st_size))) {
     throw problem(wrong->kind, "open", segment.path, wrong->what_is_wrong, wrong->fix);
   }
-  if (std::optional<Error> wrong = segment_header_problem(segment, header.capacity, header.cursor, expected_capacity)) {
+  if (std::optional<Error> wrong = segment_header_problem(segment, header.format().value_or(Format::v1),
+                                                          header.capacity, header.cursor, expected_capacity)) {
     throw *wrong;
   }
   return SegmentHeader{header.capacity, header.cursor};

@@ -14,6 +14,7 @@
 
 #include <vrrl/error.hpp>
 #include <vrrl/format.hpp>
+#include <vrrl/ring_log.hpp>  // vrrl::Format
 
 namespace vrrl::detail {
 
@@ -87,6 +88,15 @@ struct StreamListing {
 
 // Lists a stream directory (one readdir; nothing opened). Throws io.
 [[nodiscard]] StreamListing list_stream(const std::filesystem::path& stream_dir, const char* operation);
+// readdir() need not return files created while it runs, so with a live
+// writer a listing can show a segment and miss the ones just before it
+// (created during the listing, in order). For each hole between listed
+// segments of capacity `capacity`, looks up by name the segments at both of
+// its ends, inwards while they exist, and adds them. What stays is a real
+// hole: those segments are gone (or never were).
+void fill_listing_holes(StreamListing& listing, std::uint64_t capacity);
+// Whether a segment file named for `first` exists in `stream_dir`.
+[[nodiscard]] bool segment_exists(const std::filesystem::path& stream_dir, std::uint64_t first);
 // The stream directories of a recording, sorted by name, and the entries
 // that look like directories of streams but are not validly named.
 struct RecordingListing {
@@ -95,9 +105,9 @@ struct RecordingListing {
 };
 [[nodiscard]] RecordingListing list_recording(const std::filesystem::path& dir, const char* operation);
 
-// A segment's header as stored, checked as a v1 log (check_header) and
-// against its name: capacity (== `expected_capacity` unless 0), first % C,
-// first <= cursor <= first + C. Throws the problem (operation "open"); returns
+// A segment's header as stored, checked as a log (check_header), as a v1
+// segment (recordings hold v1 segments), and against its name: capacity
+// (== `expected_capacity` unless 0), first % C, first <= cursor <= first + C. Throws the problem (operation "open"); returns
 // nothing when the file does not exist (retention removed it).
 struct SegmentHeader {
   std::uint64_t capacity = 0;
@@ -106,8 +116,9 @@ struct SegmentHeader {
 [[nodiscard]] std::optional<SegmentHeader> read_segment_header(const SegmentFile& segment,
                                                                std::uint64_t expected_capacity);
 // The same checks on a header already read (a mapping's), as an Error.
-[[nodiscard]] std::optional<Error> segment_header_problem(const SegmentFile& segment, std::uint64_t capacity,
-                                                          std::uint64_t cursor, std::uint64_t expected_capacity);
+[[nodiscard]] std::optional<Error> segment_header_problem(const SegmentFile& segment, Format format,
+                                                          std::uint64_t capacity, std::uint64_t cursor,
+                                                          std::uint64_t expected_capacity);
 
 // The timestamp of the newest complete record among sequences [first, cursor)
 // of a segment, read with pread; nothing when there is none or the file is gone.

@@ -60,7 +60,7 @@ void check_recording_directory(const std::filesystem::path& dir) {
 PlannedStream plan_stream(ReaderPlan& plan, const std::string& name) {
   const std::filesystem::path stream_dir = plan.dir / name;
   const bool strict = plan.recovery == Recovery::strict;
-  const StreamListing listing = list_stream(stream_dir, "open");
+  StreamListing listing = list_stream(stream_dir, "open");
   for (const std::filesystem::path& foreign : listing.foreign) {
     if (strict) {
       throw problem(ErrorKind::header_mismatch, "open", foreign,
@@ -72,6 +72,7 @@ PlannedStream plan_stream(ReaderPlan& plan, const std::string& name) {
   }
   PlannedStream stream;
   stream.name = name;
+  if (plan.segment_capacity != 0) fill_listing_holes(listing, plan.segment_capacity);
   // Newest first: a writer only ever moves to a newer segment, so if the
   // newer one reads non-empty, the older one was full before we read it.
   // Reading oldest first could see a segment partial and its successor
@@ -128,14 +129,16 @@ std::unique_ptr<LogFile> open_for_reading(const PlannedSegment& segment, std::ui
                                           Recovery recovery) {
   std::unique_ptr<LogFile> file;
   try {
-    file = LogFile::open_reader(segment.file.path);
+    // Populated at map time: a replay reads the segment whole, once, and one
+    // MAP_POPULATE costs less than a page fault per 16 pages.
+    file = LogFile::open_reader(segment.file.path, /*populate=*/true);
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::io && e.errno_value() == ENOENT) return nullptr;
     throw;
   }
   if (!lock_segment_for_reading(file->descriptor(), segment.file.path)) return nullptr;
-  if (std::optional<Error> wrong =
-          segment_header_problem(segment.file, file->capacity(), file->load_cursor(), expected_capacity)) {
+  if (std::optional<Error> wrong = segment_header_problem(segment.file, file->format(), file->capacity(),
+                                                          file->load_cursor(), expected_capacity)) {
     // Recycled under a new name between our open and our lock: it is gone.
     struct stat status {};
     if (::stat(segment.file.path.c_str(), &status) != 0 && errno == ENOENT) return nullptr;
@@ -249,9 +252,9 @@ void ReplayState::find_head(StreamCursor& cursor, std::uint64_t from_slot) {
     }
     for (std::uint64_t at = from_slot; at < cursor.end; ++at) {
       const std::byte* record = cursor.records + at * format::record_bytes;
-      // Acquire: as in the iterator's fast path.
+      // Relaxed: as in the iterator's fast path (the cursor's acquire covers the bodies).
       const std::uint32_t magic =
-          atomic_word<std::uint32_t>(record + format::record_offset::magic).load(std::memory_order_acquire);
+          atomic_word<std::uint32_t>(record + format::record_offset::magic).load(std::memory_order_relaxed);
       if (magic == format::record_magic) {
         cursor.slot = at;
         cursor.head = wire::load_le<std::uint64_t>(record + format::record_offset::timestamp_ns);
@@ -263,7 +266,7 @@ void ReplayState::find_head(StreamCursor& cursor, std::uint64_t from_slot) {
       }
       switch (plan_.recovery) {
         case Recovery::strict:
-          throw_bad_slot(cursor.file->path(), at, magic);
+          throw_bad_slot(cursor.file->path(), at, Format::v1, magic);
         case Recovery::stop_at_bad_slot:
           report.bad_slots.push_back({cursor.file->path(), at});
           report.stopped_early = true;

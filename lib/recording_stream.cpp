@@ -44,6 +44,11 @@ std::uint64_t last_timestamp_in(const LogFile& file, std::uint64_t first) noexce
 
 std::unique_ptr<Segment> open_segment(const SegmentFile& segment, std::uint64_t capacity, bool prefault) {
   auto file = LogFile::open_writer(segment.path, capacity, {.prefault = prefault});
+  if (file->format() != Format::v1) {
+    throw problem(ErrorKind::header_mismatch, "open", segment.path,
+                  "the segment is a VRRL v2 log; recordings hold VRRL v1 segments",
+                  "move it out of the stream directory");
+  }
   if (file->capacity() != capacity) {
     throw problem(ErrorKind::header_mismatch, "open", segment.path,
                   "the segment has capacity " + std::to_string(file->capacity()) + ", the recording's is " +
@@ -84,7 +89,7 @@ std::unique_ptr<Segment> recycle_segment(const std::filesystem::path& spare, con
   }
   if (!lock_segment_for_recycling(guard.get(), spare)) return nullptr;  // a reader has it mapped
   std::unique_ptr<LogFile> file = LogFile::open_writer(spare, capacity, {.prefault = prefault});
-  if (file->capacity() != capacity) return nullptr;
+  if (file->capacity() != capacity || file->format() != Format::v1) return nullptr;
   // Hidden and locked: nobody reads it now. Clear every slot, then make the
   // new header durable before the segment appears under its new name, so
   // that a power cut cannot leave a file named for `first` with the old cursor.

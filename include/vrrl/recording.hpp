@@ -61,6 +61,8 @@
 //   * fork(): as RingLog; open recordings in the process that appends.
 #pragma once
 
+#include <vrrl/export.hpp>  // first: the C++20 check
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -134,7 +136,7 @@ class StreamWriter;
 
 // The directory and the background thread. Thread-safe: stream() and sync()
 // may be called from any thread.
-class Recording {
+class VRRL_EXPORT Recording {
  public:
   // Opens the recording at `dir`, creating the directory (its parent must
   // exist) and the metadata when missing. Errors:
@@ -181,7 +183,7 @@ class Recording {
 // move it while another thread uses it), not copyable. Destruction closes the
 // stream (the current segment is unmapped without a sync, full segments
 // still waiting are synced) and releases its lock.
-class alignas(64) StreamWriter {
+class VRRL_EXPORT alignas(64) StreamWriter {
  public:
   StreamWriter(StreamWriter&& other) noexcept;
   StreamWriter& operator=(StreamWriter&& other) noexcept;
@@ -315,7 +317,7 @@ struct ReplayRun {
 };
 // Ends the run (or moves past a slot that is not a plain record) and starts
 // the next one; out of line, once per run.
-void advance_replay(ReplayRun& run);
+VRRL_EXPORT void advance_replay(ReplayRun& run);
 }  // namespace detail
 
 // A range over a recording's records: merged by (timestamp_ns, stream name,
@@ -333,7 +335,7 @@ void advance_replay(ReplayRun& run);
 // A live writer may append during the walk: records below each segment's
 // cursor never change (segments do not wrap), so the replay is a prefix of
 // each stream, as of when the walk reached that segment.
-class RecordingReplay {
+class VRRL_EXPORT RecordingReplay {
  public:
   class iterator {
    public:
@@ -353,10 +355,11 @@ class RecordingReplay {
       const std::uint64_t next = run.slot + 1;
       if (next < run.end) {
         const std::byte* record = run.records + next * format::record_bytes;
-        // Acquire: with a live writer, the newest record's magic may be stored
-        // just now (its body was complete before the cursor this range loaded).
+        // Relaxed: the cursor this range loaded with acquire when it opened the
+        // segment already made every body below it visible; only the newest
+        // record's magic may be stored concurrently (an atomic load, so no race).
         if (detail::atomic_word<std::uint32_t>(record + format::record_offset::magic)
-                .load(std::memory_order_acquire) == format::record_magic) {
+                .load(std::memory_order_relaxed) == format::record_magic) {
           const std::uint64_t timestamp = wire::load_le<std::uint64_t>(record + format::record_offset::timestamp_ns);
           if (timestamp < run.limit_timestamp ||
               (timestamp == run.limit_timestamp && run.stream < run.limit_stream)) {
@@ -397,7 +400,7 @@ class RecordingReplay {
 };
 
 // A recording opened for reading: takes no writer lock and never writes.
-class RecordingReader {
+class VRRL_EXPORT RecordingReader {
  public:
   // Reads the metadata and lists every stream and segment (reading each
   // segment's header). Errors: not a directory, no vrrl-recording.txt or
@@ -485,7 +488,7 @@ struct RecordingPollResult {
 // options.idle_after. Each record is delivered once; between them,
 // delivered + lost + held accounts for every sequence from each stream's
 // start. Not thread-safe: one thread polls.
-class RecordingFollower {
+class VRRL_EXPORT RecordingFollower {
  public:
   // Throws as RecordingReader::open for the directory and its metadata.
   explicit RecordingFollower(const std::filesystem::path& dir, const RecordingFollowerOptions& options = {});

@@ -222,45 +222,65 @@ TEST_CASE("one writer per stream: a second one is locked, in this process and ac
           "[recording][writer][lock]") {
   TempDir dir;
   const auto run = dir.file("run");
-  Recording recording = Recording::open(run, small_segments(16));
-  std::optional<StreamWriter> first = recording.stream("a");
+  {
+    Recording recording = Recording::open(run, small_segments(16));
+    std::optional<StreamWriter> first = recording.stream("a");
 
-  const vrrl::Error same = expect_error([&] { (void)recording.stream("a"); });
-  CHECK(same.kind() == ErrorKind::locked);
-  CHECK(std::string(same.what()).find("already has a StreamWriter in this process") != std::string::npos);
+    const vrrl::Error same = expect_error([&] { (void)recording.stream("a"); });
+    CHECK(same.kind() == ErrorKind::locked);
+    CHECK(std::string(same.what()).find("already has a StreamWriter in this process") != std::string::npos);
 
-  Recording second_recording = Recording::open(run, small_segments(16));
-  const vrrl::Error other_recording = expect_error([&] { (void)second_recording.stream("a"); });
-  CHECK(other_recording.kind() == ErrorKind::locked);
+    Recording second_recording = Recording::open(run, small_segments(16));
+    const vrrl::Error other_recording = expect_error([&] { (void)second_recording.stream("a"); });
+    CHECK(other_recording.kind() == ErrorKind::locked);
 
+    // Other streams are free, and the lock goes with the writer.
+    StreamWriter other = second_recording.stream("b");
+    first.reset();
+    StreamWriter again = second_recording.stream("a");
+    append_keys(again, 0, 0, 3);
+    CHECK(again.appended() == 3);
+  }
+
+  // Another process writes the stream. (Forked while this process has no
+  // threads: the Recordings above are gone, and with them their background
+  // threads.)
+  int ready[2];
+  int release[2];
+  REQUIRE(::pipe(ready) == 0);
+  REQUIRE(::pipe(release) == 0);
   const pid_t child = ::fork();
   REQUIRE(child >= 0);
   if (child == 0) {
     int code = 0;
     try {
       Recording in_child = Recording::open(run, small_segments(16));
-      (void)in_child.stream("a");
-      code = 10;
-    } catch (const vrrl::Error& e) {
-      code = e.kind() == ErrorKind::locked && std::string(e.what()).find("another process") != std::string::npos
-                 ? 0
-                 : 11;
+      StreamWriter writer = in_child.stream("a");
+      char byte = 'r';
+      if (::write(ready[1], &byte, 1) != 1) code = 10;
+      if (::read(release[0], &byte, 1) != 1) code = 11;
     } catch (...) {
       code = 12;
     }
     ::_exit(code);
   }
+  char byte = 0;
+  REQUIRE(::read(ready[0], &byte, 1) == 1);
+  {
+    Recording recording = Recording::open(run, small_segments(16));
+    const vrrl::Error elsewhere = expect_error([&] { (void)recording.stream("a"); });
+    CHECK(elsewhere.kind() == ErrorKind::locked);
+    CHECK(std::string(elsewhere.what()).find("is being written by another process") != std::string::npos);
+  }
+  REQUIRE(::write(release[1], "g", 1) == 1);
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-
-  // Other streams are free, and the lock goes with the writer.
-  StreamWriter other = second_recording.stream("b");
-  first.reset();
-  StreamWriter again = second_recording.stream("a");
-  append_keys(again, 0, 0, 3);
-  CHECK(again.appended() == 3);
+  for (const int fd : {ready[0], ready[1], release[0], release[1]}) ::close(fd);
+  Recording recording = Recording::open(run, small_segments(16));
+  StreamWriter after = recording.stream("a");  // free again: the lock died with the writer
+  CHECK(after.appended() == 3);
 }
 
 TEST_CASE("stream names: what is refused, and why", "[recording][writer][names]") {
