@@ -211,8 +211,8 @@ TEST_CASE("segments that retention removes between a reader's open and its repla
   append_keys(writer, 0, 0, 20);
   writer.sync();
   const RecordingReader reader = RecordingReader::open(run);  // plans segments 8 and 16
-  append_keys(writer, 0, 20, 20);
-  writer.sync();  // 8 and 16 are gone (or recycled as 32 and 40)
+  append_keys(writer, 0, 20, 24);
+  writer.sync();  // only 32 and 40 are kept: 8, 16 and 24 are gone (deleted or recycled)
   auto replay = reader.replay();
   const std::vector<vrrl::test::Seen> records = collect(replay);
   for (const vrrl::test::Seen& r : records) REQUIRE(r.self_consistent);
