@@ -229,10 +229,10 @@ bool ReplayState::open_next_segment(StreamCursor& cursor) {
       ++report.segments_removed;
       continue;
     }
-    const std::uint64_t end = file->load_cursor() - segment.file.first;  // validated: at most the capacity
-    if (end == 0) continue;  // empty (prepared ahead): nothing to read, and `previous` stays as it is
+    const std::uint64_t slots = file->load_cursor() - segment.file.first;  // validated: at most the capacity
+    if (slots == 0) continue;  // empty (prepared ahead): nothing to read, and `previous` stays as it is
     cursor.first = segment.file.first;
-    cursor.end = end;
+    cursor.end = slots;
     cursor.records = file->records();
     cursor.file = std::move(file);
     cursor.seen_end = std::max(cursor.seen_end, cursor.first + cursor.end);
@@ -287,9 +287,9 @@ void ReplayState::find_head(StreamCursor& cursor, std::uint64_t from_slot) {
 void ReplayState::finish(StreamCursor& cursor) noexcept {
   cursor.done = true;
   if (cursor.file) cursor.previous = std::move(cursor.file);  // its views stay valid until the range restarts
-  const std::uint64_t end = std::max(cursor.stream->end_sequence, cursor.seen_end);
-  if (end > cursor.expected) report.lost += end - cursor.expected;
-  cursor.expected = std::max(cursor.expected, end);
+  const std::uint64_t stream_end = std::max(cursor.stream->end_sequence, cursor.seen_end);
+  if (stream_end > cursor.expected) report.lost += stream_end - cursor.expected;
+  cursor.expected = std::max(cursor.expected, stream_end);
 }
 
 void ReplayState::position_at_timestamp(StreamCursor& cursor, std::uint64_t timestamp) {

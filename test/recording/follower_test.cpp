@@ -57,10 +57,10 @@ TEST_CASE("records are released merged, once every other stream has passed their
   std::vector<FollowedRecord> out;
 
   CHECK(follower.poll(out) == RecordingPollResult{});
-  for (const std::uint64_t ts : {1, 3, 5}) append_at(a, ts);
+  for (const std::uint64_t ts : {1u, 3u, 5u}) append_at(a, ts);
   // b has read nothing yet and is not idle: it may still write anything.
   CHECK(follower.poll(out) == RecordingPollResult{.held = 3});
-  for (const std::uint64_t ts : {2, 4}) append_at(b, ts);
+  for (const std::uint64_t ts : {2u, 4u}) append_at(b, ts);
   CHECK(follower.poll(out) == RecordingPollResult{.delivered = 4, .held = 1});
   CHECK(pairs(out) == std::vector<Pair>{{1, "a"}, {2, "b"}, {3, "a"}, {4, "b"}});
   append_at(b, 5);  // ties: a before b, so a's 5 may go; b's 5 waits for a

@@ -43,8 +43,8 @@ void write_three_streams(const std::filesystem::path& run) {
   StreamWriter a = recording.stream("a");
   StreamWriter b = recording.stream("b");
   StreamWriter w = recording.stream("worker-3");
-  for (const std::uint64_t ts : {10, 20, 20, 30}) append_at(a, ts);
-  for (const std::uint64_t ts : {5, 20, 25}) append_at(b, ts);
+  for (const std::uint64_t ts : {10u, 20u, 20u, 30u}) append_at(a, ts);
+  for (const std::uint64_t ts : {5u, 20u, 25u}) append_at(b, ts);
   append_at(w, 20);
 }
 
