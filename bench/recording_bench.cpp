@@ -11,14 +11,16 @@
 //                                      per thread into a 262,144-slot segment (no roll);
 //                                      real time, so Time is wall ns per record for the
 //                                      group (as append/vrrl_per_thread, append/vrrl_mp)
-//   recording/roll/paced_2M            2 M appends/s paced on the TSC into 16,384-slot
-//                                      segments (one roll every 8 ms, ~200 rolls): every
-//                                      rolling append timed; counters roll_p50_ns,
-//                                      roll_p99_9_ns, roll_max_ns, rolls_waited, dropped
-//   recording/roll/flat_out/<how>      flat out over 64 rolls of 65,536-slot (4 MiB)
-//                                      segments: the sustained rate when preparation
-//                                      is the limit; <how> = fresh (created, fallocated,
-//                                      prefaulted) or recycled (retain_segments 2)
+//   recording/roll/paced_2M            2 M appends/s paced on the TSC into 65,536-slot
+//                                      (4 MiB) segments, retain_segments 4 (one roll every
+//                                      33 ms, 60 rolls): every rolling append timed;
+//                                      roll_p50_ns, roll_p99_9_ns, roll_max_ns over the
+//                                      rolls that found the next segment ready
+//                                      (rolls_ready), waited_max_ns over the others
+//   recording/roll/flat_out/<how>      flat out over 12 rolls of 1,048,576-slot (64 MiB)
+//                                      segments, retain_segments 2: the sustained rate
+//                                      when preparation is the limit; <how> = fresh
+//                                      (created, fallocated, prefaulted) or recycled
 //   recording/replay/streams:K/burst:B merged replay of K streams of 262,144 records
 //                                      (4 segments each), timestamps dealt to the
 //                                      streams in bursts of B; items/s is records/s.
@@ -29,6 +31,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -132,16 +135,18 @@ void recording_append_threads(benchmark::State& state) {
 // --- rolls ------------------------------------------------------------------------
 
 void recording_roll_paced(benchmark::State& state) {
-  constexpr std::uint64_t slots = 16'384;
+  constexpr std::uint64_t slots = 65'536;
   constexpr std::uint64_t rate = 2'000'000;
-  constexpr std::uint64_t rolls = 200;
+  constexpr std::uint64_t rolls = 60;
   const TimerProperties& timer = process_timer();
   const auto ticks_per_append = static_cast<std::uint64_t>(1e9 / static_cast<double>(rate) / timer.ns_per_tick);
-  std::vector<std::uint64_t> roll_ticks;
-  roll_ticks.reserve(rolls);
+  std::vector<std::uint64_t> ready_ticks;   // rolls that found the next segment prepared
+  std::vector<std::uint64_t> waited_ticks;  // rolls that had to wait for it
   StreamStats stats;
   for (auto _ : state) {
-    Recording recording = Recording::open(fresh_recording("recording_roll"), segments_of(slots));
+    RecordingOptions options = segments_of(slots);
+    options.retain_segments = 4;  // bounded disk use; retired segments are recycled
+    Recording recording = Recording::open(fresh_recording("recording_roll"), options);
     StreamWriter writer = recording.stream("bench");
     RecordedSlot slot = sample_slot(0);
     std::uint64_t due = ticks_unfenced();
@@ -151,30 +156,37 @@ void recording_roll_paced(benchmark::State& state) {
       due += ticks_per_append;
       ++slot.timestamp_ns;
       if (n % slots == slots - 1) {  // this append fills the segment and rolls
+        const std::uint64_t waited_before = writer.stats().rolls_waited;
         const std::uint64_t start = ticks();
         writer.append(slot);
-        roll_ticks.push_back(ticks() - start);
+        const std::uint64_t took = ticks() - start;
+        (writer.stats().rolls_waited == waited_before ? ready_ticks : waited_ticks).push_back(took);
+        due = std::max(due, ticks_unfenced());  // a roll that waited does not make the next ones rush
       } else {
         writer.append(slot);
       }
     }
     stats = writer.stats();
   }
-  const LatencySummary roll = summarize(roll_ticks, timer);
+  const LatencySummary ready = summarize(ready_ticks, timer);
+  const LatencySummary waited = summarize(waited_ticks, timer);
   state.counters["rolls"] = static_cast<double>(stats.rolls);
-  state.counters["rolls_waited"] = static_cast<double>(stats.rolls_waited);
+  state.counters["rolls_ready"] = static_cast<double>(ready.samples);
+  state.counters["rolls_waited"] = static_cast<double>(waited.samples);
   state.counters["dropped"] = static_cast<double>(stats.dropped);
-  state.counters["roll_p50_ns"] = roll.p50;
-  state.counters["roll_p99_9_ns"] = roll.p999;
-  state.counters["roll_max_ns"] = roll.max;
+  state.counters["roll_p50_ns"] = ready.p50;
+  state.counters["roll_p99_9_ns"] = ready.p999;
+  state.counters["roll_max_ns"] = ready.max;
+  state.counters["waited_max_ns"] = waited.max;
   state.counters["rate_target"] = static_cast<double>(rate);
 }
 
 void recording_roll_flat_out(benchmark::State& state, bool recycled) {
-  constexpr std::uint64_t slots = 65'536;
-  constexpr std::uint64_t rolls = 64;
+  constexpr std::uint64_t slots = big_log_slots;
+  constexpr std::uint64_t rolls = 12;
   RecordingOptions options = segments_of(slots);
-  if (recycled) options.retain_segments = 2;
+  options.retain_segments = 2;  // 4 segments of 64 MiB on disk at most
+  options.recycle = recycled;
   StreamStats stats;
   for (auto _ : state) {
     Recording recording = Recording::open(fresh_recording("recording_flat_out"), options);

@@ -56,6 +56,7 @@ std::unique_ptr<Segment> open_segment(const SegmentFile& segment, std::uint64_t 
                   "the segment does not belong to this recording; move it out of the stream directory");
   }
   auto opened = std::make_unique<Segment>();
+  opened->state = file->append_state();
   opened->file = std::move(file);
   opened->first = segment.first;
   return opened;
@@ -67,6 +68,7 @@ std::unique_ptr<Segment> create_segment(const std::filesystem::path& stream_dir,
   try {
     auto created = std::make_unique<Segment>();
     created->file = LogFile::create_writer(segment.path, capacity, first, {.prefault = prefault});
+    created->state = created->file->append_state();
     created->first = first;
     return created;
   } catch (const Error& e) {
@@ -103,6 +105,7 @@ std::unique_ptr<Segment> recycle_segment(const std::filesystem::path& spare, con
   sync_directory_of(stream_dir, "recycle");
   file->renamed_to(target);
   auto recycled = std::make_unique<Segment>();
+  recycled->state = file->append_state();
   recycled->file = std::move(file);
   recycled->first = first;
   return recycled;
@@ -163,7 +166,7 @@ std::optional<Error> StreamState::close_retired_locked() noexcept {
 
 void StreamState::record_failure_locked(const Error& error) noexcept {
   last_error = error;
-  error_unreported = true;
+  if (!unreported) unreported = error;
 }
 
 bool StreamState::retire_oldest_locked(bool recycle) noexcept {

@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <vrrl/error.hpp>
@@ -37,11 +38,14 @@
 
 namespace vrrl::detail {
 
-// One segment mapped for writing.
-struct Segment {
-  std::unique_ptr<LogFile> file;
-  std::uint64_t first = 0;         // its first sequence (its name)
+// One segment mapped for writing. The writer's roll reads `state` and
+// writes `next_retired`, one cache line, computed by whoever prepared the
+// segment: a roll touches no line of the LogFile or the mapping's header.
+struct alignas(64) Segment {
+  AppendState state;                // where the first append into it goes
   Segment* next_retired = nullptr;  // the retired stack's link
+  std::uint64_t first = 0;          // its first sequence (its name)
+  std::unique_ptr<LogFile> file;
 };
 
 // A full segment after it was closed, kept for retention.
@@ -116,7 +120,9 @@ struct StreamState {
   std::uint64_t persisted_dropped = 0;
   std::atomic<std::uint64_t> segments_removed{0};  // written under work_mutex, read by stats()
   std::optional<Error> last_error;
-  bool error_unreported = false;
+  std::optional<Error> unreported;  // the first failure since sync() last reported one
+  // The first failure not reported yet, if any; clears it.
+  [[nodiscard]] std::optional<Error> take_unreported_locked() noexcept { return std::exchange(unreported, std::nullopt); }
   FileDescriptor lock_file;  // STREAM/.writer.lock, released by the writer's close
   WriterLock lock;
 

@@ -184,7 +184,7 @@ class RecordingCore {
   void record_failure(const Error& error) noexcept {
     const std::lock_guard guard(error_mutex_);
     last_error_ = error;
-    error_unreported_ = true;
+    if (!unreported_) unreported_ = error;
   }
   [[nodiscard]] std::vector<std::shared_ptr<StreamState>> snapshot() const {
     const std::lock_guard guard(streams_mutex_);
@@ -204,7 +204,7 @@ class RecordingCore {
 
   mutable std::mutex error_mutex_;
   std::optional<Error> last_error_;  // failures that belong to no stream
-  bool error_unreported_ = false;
+  std::optional<Error> unreported_;  // the first of them since sync() last reported one
 
   std::thread background_;  // last: starts after everything above exists
 };
@@ -463,16 +463,14 @@ void RecordingCore::sync_all() {
         if (!first_failure) first_failure = e;
       }
     }
-    if (stream->error_unreported) {
-      stream->error_unreported = false;
-      if (!first_failure) first_failure = stream->last_error;
+    if (std::optional<Error> unreported = stream->take_unreported_locked(); unreported && !first_failure) {
+      first_failure = std::move(unreported);
     }
   }
   {
     const std::lock_guard guard(error_mutex_);
-    if (error_unreported_) {
-      error_unreported_ = false;
-      if (!first_failure) first_failure = last_error_;
+    if (std::optional<Error> unreported = std::exchange(unreported_, std::nullopt); unreported && !first_failure) {
+      first_failure = std::move(unreported);
     }
   }
   if (options_.retain_bytes != 0) retain_bytes(snapshot());
@@ -549,7 +547,7 @@ std::optional<Error> Recording::last_error() const { return core_->last_error();
 
 StreamWriter::StreamWriter(std::shared_ptr<detail::RecordingCore> core, std::shared_ptr<detail::StreamState> state,
                            detail::Segment* current) noexcept
-    : hot_(current->file->append_state()),
+    : hot_(current->state),
       current_(current),
       state_(std::move(state)),
       core_(std::move(core)),
@@ -592,7 +590,7 @@ bool StreamWriter::take_prepared() noexcept {
   detail::Segment* next = state_->prepared.exchange(nullptr, std::memory_order_acquire);
   if (next == nullptr) return false;
   current_ = next;
-  hot_ = next->file->append_state();
+  hot_ = next->state;
   // Release: Recording::sync, loading it with acquire, sees the segment complete.
   state_->current.store(next, std::memory_order_release);
   ++rolls_;
@@ -647,9 +645,8 @@ void StreamWriter::sync() {
       }
     }
     state_->persist_dropped_locked(dropped());
-    if (state_->error_unreported) {
-      state_->error_unreported = false;
-      if (!first_failure) first_failure = state_->last_error;
+    if (std::optional<Error> unreported = state_->take_unreported_locked(); unreported && !first_failure) {
+      first_failure = std::move(unreported);
     }
   }
   if (first_failure) throw *first_failure;

@@ -202,9 +202,9 @@ class VRRL_EXPORT alignas(64) StreamWriter {
   // msync(MS_SYNC) of the current segment and of any full segment the
   // background thread has not closed yet (and then retain_segments applied to
   // them): when it returns, every record appended before the call is on
-  // stable storage. Then throws the latest background failure of this stream
-  // not reported before (io, with errno), if any. Throws io when an msync
-  // fails (see RingLog::sync: no retry).
+  // stable storage. Then throws the first background failure of this stream
+  // since sync() last reported one (io, with errno), if any. Throws io when
+  // an msync fails (see RingLog::sync: no retry).
   void sync();
 
   // Records stored over the stream's lifetime: the next record's sequence.
