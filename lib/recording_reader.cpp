@@ -182,12 +182,37 @@ class ReplayState : public ReplayRun {
   void position_at_timestamp(StreamCursor& cursor, std::uint64_t timestamp);
   void finish(StreamCursor& cursor) noexcept;
   void choose_run() noexcept;
+  // Starts the run of cursors_[best] up to cursors_[second]'s head (none: size()).
+  void start_run(std::size_t best, std::size_t second) noexcept;
+  // Whether cursor a's head sorts before cursor b's (timestamp, then
+  // stream), without branches: with interleaved streams these comparisons
+  // are coin flips the branch predictor cannot learn.
+  [[nodiscard]] bool before(std::size_t a, std::size_t b) const noexcept {
+    const HeadKey& x = heads_[a];
+    const HeadKey& y = heads_[b];
+    return (x.timestamp < y.timestamp) | ((x.timestamp == y.timestamp) & (x.stream < y.stream));
+  }
+  void set_head(const StreamCursor& cursor) noexcept {
+    heads_[static_cast<std::size_t>(&cursor - cursors_.data())] = {cursor.head, cursor.index};
+  }
+  void set_done(const StreamCursor& cursor) noexcept {
+    heads_[static_cast<std::size_t>(&cursor - cursors_.data())] = {std::numeric_limits<std::uint64_t>::max(),
+                                                                   std::numeric_limits<std::size_t>::max()};
+  }
 
   const ReaderPlan& plan_;
   const std::vector<std::size_t> indexes_;
   const std::optional<std::uint64_t> from_;
   std::vector<StreamCursor> cursors_;
-  std::size_t run_cursor_ = 0;  // which cursor the run belongs to
+  // Each cursor's head as a compact key, for the scans at the end of a run;
+  // a finished stream's key sorts after every head.
+  struct HeadKey {
+    std::uint64_t timestamp = 0;
+    std::size_t stream = 0;
+  };
+  std::vector<HeadKey> heads_;
+  std::size_t run_cursor_ = 0;    // which cursor the run belongs to
+  std::size_t limit_cursor_ = 0;  // which cursor holds the run's limit (size(): none)
 };
 
 void advance_replay(ReplayRun& run) { static_cast<ReplayState&>(run).advance(); }
@@ -198,6 +223,7 @@ void ReplayState::start() {
   at_end = true;
   cursors_.clear();
   cursors_.resize(indexes_.size());
+  heads_.assign(indexes_.size(), HeadKey{});
   for (std::size_t i = 0; i < indexes_.size(); ++i) {
     StreamCursor& cursor = cursors_[i];
     cursor.index = indexes_[i];
@@ -215,8 +241,36 @@ void ReplayState::start() {
 void ReplayState::advance() {
   if (at_end) return;
   StreamCursor& cursor = cursors_[run_cursor_];
-  cursor.expected = cursor.first + slot + 1;
-  find_head(cursor, slot + 1);
+  const std::uint64_t next = slot + 1;
+  cursor.expected = cursor.first + next;
+  const std::byte* record = cursor.records + next * format::record_bytes;
+  if (next < cursor.end &&
+      atomic_word<std::uint32_t>(record + format::record_offset::magic).load(std::memory_order_relaxed) ==
+          format::record_magic) {
+    // The common end of a run: the next record is there but sorts after
+    // another stream's head.
+    cursor.slot = next;
+    cursor.head = wire::load_le<std::uint64_t>(record + format::record_offset::timestamp_ns);
+    set_head(cursor);
+  } else {
+    find_head(cursor, next);
+  }
+  // Only this stream's head moved: the other streams' smallest head is the
+  // run's limit, unchanged. Still smaller than it, this stream goes on;
+  // otherwise the limit's stream runs next and the limit is rescanned.
+  if (limit_cursor_ < cursors_.size() && !cursors_[limit_cursor_].done) {
+    if (!cursor.done && before(run_cursor_, limit_cursor_)) {
+      start_run(run_cursor_, limit_cursor_);
+      return;
+    }
+    const std::size_t best = limit_cursor_;
+    std::size_t second = best == 0 ? 1 : 0;  // finished streams' keys sort last: no test needed
+    for (std::size_t i = second + 1; i < cursors_.size(); ++i) {
+      second = (i != best) & before(i, second) ? i : second;
+    }
+    start_run(best, second < cursors_.size() && !cursors_[second].done ? second : cursors_.size());
+    return;
+  }
   choose_run();
 }
 
@@ -258,6 +312,7 @@ void ReplayState::find_head(StreamCursor& cursor, std::uint64_t from_slot) {
       if (magic == format::record_magic) {
         cursor.slot = at;
         cursor.head = wire::load_le<std::uint64_t>(record + format::record_offset::timestamp_ns);
+        set_head(cursor);
         return;
       }
       if (magic == format::empty_record_magic) {
@@ -273,6 +328,7 @@ void ReplayState::find_head(StreamCursor& cursor, std::uint64_t from_slot) {
           cursor.expected = cursor.first + at;
           cursor.file.reset();
           cursor.done = true;  // the rest of this stream is not read; nothing more counted as lost
+          set_done(cursor);
           return;
         case Recovery::skip_bad_slots:
           report.bad_slots.push_back({cursor.file->path(), at});
@@ -286,6 +342,7 @@ void ReplayState::find_head(StreamCursor& cursor, std::uint64_t from_slot) {
 
 void ReplayState::finish(StreamCursor& cursor) noexcept {
   cursor.done = true;
+  set_done(cursor);
   if (cursor.file) cursor.previous = std::move(cursor.file);  // its views stay valid until the range restarts
   const std::uint64_t stream_end = std::max(cursor.stream->end_sequence, cursor.seen_end);
   if (stream_end > cursor.expected) report.lost += stream_end - cursor.expected;
@@ -340,11 +397,6 @@ void ReplayState::position_at_timestamp(StreamCursor& cursor, std::uint64_t time
 void ReplayState::choose_run() noexcept {
   std::size_t best = cursors_.size();
   std::size_t second = cursors_.size();
-  const auto before = [&](std::size_t a, std::size_t b) {
-    const StreamCursor& x = cursors_[a];
-    const StreamCursor& y = cursors_[b];
-    return x.head < y.head || (x.head == y.head && x.index < y.index);
-  };
   for (std::size_t i = 0; i < cursors_.size(); ++i) {
     if (cursors_[i].done) continue;
     if (best == cursors_.size() || before(i, best)) {
@@ -358,11 +410,16 @@ void ReplayState::choose_run() noexcept {
     at_end = true;
     return;
   }
+  start_run(best, second);
+}
+
+void ReplayState::start_run(std::size_t best, std::size_t second) noexcept {
   StreamCursor& cursor = cursors_[best];
   const std::uint64_t sequence = cursor.first + cursor.slot;
   if (sequence > cursor.expected) report.lost += sequence - cursor.expected;
   cursor.expected = sequence;
   run_cursor_ = best;
+  limit_cursor_ = second;
   records = cursor.records;
   slot = cursor.slot;
   end = cursor.end;
