@@ -17,6 +17,7 @@
 
 #include <vrrl/detail/atomic_word.hpp>
 #include <vrrl/header.hpp>
+#include <vrrl/slot_state.hpp>
 
 #include "create_log.hpp"
 #include "errors.hpp"
@@ -267,15 +268,7 @@ void LogFile::clear_records_beyond_cursor() noexcept {
     std::byte* const record = records() + slot * format::record_bytes;
     const std::uint32_t commit = atomic_word<std::uint32_t>(record).load(std::memory_order_relaxed);
     if (commit == format::empty_record_magic) continue;
-    // The sequence this slot holds within the header's window
-    // [cursor - capacity, cursor) (modulo 2^64 below 0: a slot not written
-    // yet in this history), and the next one in it, which only a record
-    // written after the header page reached the disk can have.
-    const std::uint64_t steps = (slot + capacity_ - cursor % capacity_) % capacity_;
-    const std::uint64_t window = cursor - capacity_ + steps;
-    const std::uint64_t beyond = window + capacity_;
-    const wire::RecordWords words = wire::load_record_words(record);
-    if (commit != wire::commit_word(window, words) && commit == wire::commit_word(beyond, words)) {
+    if (v2_slot_state(record, slot, cursor, capacity_, synced()) == SlotState::beyond_cursor) {
       atomic_word<std::uint32_t>(record).store(format::empty_record_magic, std::memory_order_release);
     }
   }

@@ -12,8 +12,10 @@ namespace vrrl::test {
 
 class TempDir {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "vrrl-test-XXXXXX").string();
+  TempDir() : TempDir(std::filesystem::temp_directory_path()) {}
+  // Under `parent` instead of $TMPDIR.
+  explicit TempDir(const std::filesystem::path& parent) {
+    std::string pattern = (parent / "vrrl-test-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
     path_ = pattern;
   }
@@ -22,6 +24,15 @@ class TempDir {
   ~TempDir() {
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
+  }
+
+  // On tmpfs (/dev/shm) when there is one, for tests that sync thousands of
+  // times and model the device themselves (the power-loss explorers).
+  [[nodiscard]] static TempDir in_memory() {
+    std::error_code error;
+    const std::filesystem::path shm = "/dev/shm";
+    if (std::filesystem::is_directory(shm, error) && ::access(shm.c_str(), W_OK) == 0) return TempDir(shm);
+    return TempDir();
   }
 
   [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
