@@ -48,9 +48,8 @@
 //     machine), and each stream's own timestamps must not go backwards.
 //     replay_from() and the follower's watermark rely on the latter; the
 //     merge itself still returns every record once if it is violated.
-//   * A Recording must outlive nothing: writers keep its background thread
-//     alive, so destroying the Recording first is safe (the thread ends with
-//     the last writer).
+//   * Writers keep their Recording's background thread alive: destroying the
+//     Recording before its writers is safe (the thread ends with the last one).
 //   * Segments are v1 logs, so the seed and every vrrl tool read each one.
 //     Retention may recycle a segment (rewrite it in place under a new name):
 //     vrrl's readers hold a read lock on byte 1 of every segment they map, and
@@ -499,9 +498,10 @@ class VRRL_EXPORT RecordingFollower {
   ~RecordingFollower();
 
   // Appends the released records to `out`, oldest first, at most
-  // `max_records` of them. Throws vrrl::Error (a segment shrank: truncated; a
-  // foreign file appears: header_mismatch); records already appended to
-  // `out` stay there.
+  // `max_records` of them. Throws vrrl::Error: a segment shrank (truncated),
+  // a damaged segment (its header's kind), a directory that cannot be
+  // listed (io); files in a stream directory that are not segments are
+  // ignored. Records already appended to `out` stay there.
   RecordingPollResult poll(std::vector<FollowedRecord>& out,
                            std::size_t max_records = std::numeric_limits<std::size_t>::max());
   // As poll, then releases everything held regardless of the watermark (when
