@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import vrrl
-from conftest import slot_offset
+from conftest import parse_cpp_report, slot_offset
 from known_records import torn
 
 
@@ -287,9 +287,8 @@ def cpp_snapshot(program, path, mode):
     if out.returncode != 0:
         return out.stderr
     lines = out.stdout.splitlines()
-    words = lines[0].split()
-    report = {"records": int(words[1]), "empty": int(words[3]), "overwritten": int(words[5]),
-              "stopped": bool(int(words[7])), "bad": [int(w) for w in words[9:]]}
+    report = parse_cpp_report(lines[0])
+    del report["stale"], report["beyond"]  # v2 only; zero here
     return report, [tuple(map(int, line.split())) for line in lines[1:]]
 
 

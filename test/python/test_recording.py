@@ -155,7 +155,7 @@ def test_no_metadata(recording):
     (["segment-capacity 2"], "header_mismatch", "vrrl-recording N"),
     ([], "header_mismatch", "vrrl-recording N"),
     (["vrrl-recording one"], "header_mismatch", "unsigned integer"),
-    (["vrrl-recording 1", "segment-format v2"], "header_mismatch", "format `v2`"),
+    (["vrrl-recording 1", "segment-format v3"], "header_mismatch", "format `v3`"),
     (["vrrl-recording 1", "segment-capacity -3"], "header_mismatch", "segment-capacity"),
     (["vrrl-recording 1", "segment-capacity 0"], "zero_capacity", "segment-capacity 0"),
     (["vrrl-recording 1", "segment-capacity 99999999999"], "capacity_overflow", "outside"),
