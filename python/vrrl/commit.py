@@ -9,8 +9,9 @@ torn or corrupted one. docs/format.md, "VRRL v2", is the contract.
 The commit word multiplies 64-bit words into 128-bit products. numpy has no
 128-bit integers, so ``_mix`` builds the high half from 32-bit halves: with
 a = a1*2^32 + a0 and b = b1*2^32 + b0 the four partial products a0*b0,
-a0*b1, a1*b0, a1*b1 each fit in 64 bits, and the carries out of the middle
-column are summed before they are added to a1*b1. The low half is numpy's own
+a0*b1, a1*b0, a1*b1 each fit in 64 bits, and the middle column (the high
+half of a0*b0 and the two cross products) is summed so that its carries
+reach a1*b1 without overflowing a 64-bit word. The low half is numpy's own
 wrapping uint64 product. Records are processed in chunks that stay in cache.
 """
 
@@ -44,23 +45,22 @@ def _mix(a, b):
     a_high = a >> _SHIFT32
     b_low = b & _LOW32
     b_high = b >> _SHIFT32
-    low_high = a_low * b_high
-    high_low = a_high * b_low
-    # The middle column: the high half of a0*b0 plus the low halves of the
-    # cross products; below 3 * 2^32, so it cannot overflow.
-    middle = a_low * b_low
-    middle >>= _SHIFT32
-    middle += low_high & _LOW32
-    middle += high_low & _LOW32
+    cross = a_high * b_low
+    # cross + high32(a0*b0) and cross2 + low32(that) stay below 2^64: each
+    # cross product is at most (2^32 - 1)^2 = 2^64 - 2^33 + 1.
+    low = a_low * b_low
+    low >>= _SHIFT32
+    cross += low
+    other = a_low
+    other *= b_high  # a0*b1, in place of a_low, which is no longer needed
+    other += cross & _LOW32
     high = a_high
-    high *= b_high  # a1*b1, in place of a_high, which is no longer needed
-    low_high >>= _SHIFT32
-    high += low_high
-    high_low >>= _SHIFT32
-    high += high_low
-    middle >>= _SHIFT32
-    high += middle
-    high ^= a * b
+    high *= b_high  # a1*b1, in place of a_high
+    cross >>= _SHIFT32
+    high += cross
+    other >>= _SHIFT32
+    high += other
+    high ^= a * b  # numpy's uint64 product wraps: the low half
     return high
 
 

@@ -724,7 +724,8 @@ class Log:
         beyond = state == v2.BEYOND_CURSOR
         report.beyond_cursor = int(np.count_nonzero(beyond))
         records = self._gather(newer, older)
-        sequences = window[np.concatenate((newer, older))]
+        positions = np.concatenate((newer - start, older + (capacity - start)))
+        sequences = _sequences_of(positions, cursor, capacity)
         if report.beyond_cursor and not report.stopped_early:
             # C++ replay walks another lap per lap they lie ahead: sequence order.
             order = np.argsort(sequence[beyond], kind="stable")
