@@ -396,9 +396,9 @@ class Log:
         "record", "beyond_cursor", "stale", "torn", "corrupted"), sequence the
         record's (uint64; 0 for empty, torn and corrupted). A view of the
         bytes as they are now: for a log no writer is appending to."""
-        self._check_not_shrunk("verify")
+        self._check_not_shrunk("slot states")
         if not self.v2:
-            raise Error("header_mismatch", "verify", self.path,
+            raise Error("header_mismatch", "slot states", self.path,
                         "slot states are a VRRL v2 notion; this is a v1 log, whose slots are records (magic "
                         "0xDEADBEEF), empty (0) or damaged",
                         "read the magics from log.slots[\"magic\"], or create the log as v2")

@@ -364,6 +364,20 @@ def test_records_past_the_cursor_come_last_in_sequence_order(tmp_path, make_logs
     assert_same_as_cpp(make_logs, path)
 
 
+def test_a_writer_that_reopens_clears_the_records_past_its_cursor(tmp_path, make_logs):
+    path = make_v2(make_logs, "self", tmp_path / "log.vrrl", 8, 14)
+    put_u64(path, 24, 10)
+    make_logs("self", path, 8, 1, 0, 1)  # the writer goes on from 10 with a new history: producer 1's record 0
+    log = vrrl.open(path)
+    read = log.read(recovery="strict")
+    packed = read.records["timestamp_ns"].astype(np.uint64)
+    keys = list(zip((packed >> np.uint64(40)).tolist(), (packed & np.uint64((1 << 40) - 1)).tolist()))
+    # Slots 3..5 held the cleared 11..13 (records 3..5 were overwritten before the cut).
+    assert keys == [(0, 6), (0, 7), (0, 8), (0, 9), (1, 0)] and read.sequence.tolist() == [6, 7, 8, 9, 10]
+    assert log.report.beyond_cursor == 0 and log.report.empty_slots == 3 and log.report.clean
+    assert_same_as_cpp(make_logs, path)
+
+
 @pytest.mark.parametrize("capacity,count,cursor", [(4, 20, 10), (8, 5, 2), (8, 5, 0), (4, 3, 1), (4, 40, 8),
                                                   (5, 23, 9)])
 def test_records_several_laps_past_the_cursor(tmp_path, make_logs, capacity, count, cursor):
@@ -376,7 +390,7 @@ def test_records_several_laps_past_the_cursor(tmp_path, make_logs, capacity, cou
     assert_same_as_cpp(make_logs, path)
 
 
-def test_a_mixture_of_every_fault(tmp_path, make_logs):
+def test_a_mixture_of_every_fault(tmp_path, make_logs, vrrl_cli):
     old = make_v2(make_logs, "self", tmp_path / "old.vrrl", 16, 20)   # sequences 4..19
     path = make_v2(make_logs, "self", tmp_path / "log.vrrl", 16, 40)  # sequences 24..39
     put_u64(path, 24, 37)  # 37..39 past the cursor
@@ -392,6 +406,8 @@ def test_a_mixture_of_every_fault(tmp_path, make_logs):
     assert (report.stale_records, report.beyond_cursor, report.empty_slots, report.bad_slots) == (2, 3, 1, [13, 2])
     assert report.records + report.empty_slots + len(report.bad_slots) + report.stale_records == 16
     self_checking_ok(read)
+    # `vrrl dump` steps over bad slots too (and exits 1 for them).
+    assert [e["timestamp_ns"] for e in dump_jsonl(vrrl_cli, path, 1)] == read.records["timestamp_ns"].tolist()
 
 
 def test_v2_snapshot_equals_cpp_read_snapshot_on_quiet_logs(tmp_path, make_logs):
