@@ -851,7 +851,7 @@ class Log:
     def close(self):
         """Closes the file. Arrays from records() keep the mapping until they die."""
         if self._map is not None:
-            self._slots = self._cursor_word = self._flags_word = None
+            self._slots = self._words = self._cursor_word = self._flags_word = self._synced_word = None
             try:
                 self._map.close()
             except BufferError:
