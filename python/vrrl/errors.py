@@ -6,7 +6,7 @@ import os
 #: The kinds of vrrl::ErrorKind (include/vrrl/error.hpp), under the same names.
 KINDS = (
     "io",               # a system call failed; .errno says which error
-    "header_mismatch",  # not a VRRL v1 file, a slot with a foreign magic, or a malformed recording
+    "header_mismatch",  # not a VRRL file, a bad slot (foreign magic; v2: torn or corrupted), a malformed recording
     "zero_capacity",    # capacity 0 in a header
     "capacity_overflow",  # capacity above 1,048,576 in a header
     "truncated",        # shorter than the header promises, or sequences missing from a recording

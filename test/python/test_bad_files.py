@@ -67,19 +67,26 @@ def test_sparse_file_reads_as_empty(tmp_path, log_path):
 def test_wrong_version(log_path):
     path = log_path(2, 0)
     put_u32(path, 8, 2)
-    expect_error(path, "header_mismatch", "version 2")
+    expect_error(path, "header_mismatch", "magic VRRL0001 with format version 2", "goes with version 1")
+
+
+def test_v2_magic_on_a_v1_file(log_path):
+    # Each magic goes with its own version (lib/header.cpp's check_header).
+    path = log_path(4, 2)
+    put_at(path, 0, b"VRRL0002")
+    expect_error(path, "header_mismatch", "magic VRRL0002 with format version 1", "goes with version 2", str(path))
 
 
 def test_wrong_file_magic(log_path):
     path = log_path(4, 2)
-    put_at(path, 0, b"VRRL0002")
-    expect_error(path, "header_mismatch", "VRRL0001", str(path))
+    put_at(path, 0, b"VRRL0003")
+    expect_error(path, "header_mismatch", "VRRL0001 or VRRL0002", str(path))
 
 
 def test_not_vrrl_at_all(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("these are not the bytes you are looking for\n")
-    expect_error(path, "header_mismatch", "VRRL0001")
+    expect_error(path, "header_mismatch", "VRRL0001 or VRRL0002")
 
 
 def test_capacity_zero(log_path):
