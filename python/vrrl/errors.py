@@ -11,7 +11,9 @@ KINDS = (
     "capacity_overflow",  # capacity above 1,048,576 in a header
     "truncated",        # shorter than the header promises, or sequences missing from a recording
     "locked",           # another writer holds the log open
-    "not_a_log_file",   # a directory, fifo, device, ... where a log (or a recording) was expected
+    "not_a_log_file",   # a directory, fifo, device, ... where a log (or a segment) was expected
+    "not_a_recording",  # a directory without recording metadata, or metadata that is not a recording's
+    "invalid_name",     # a stream name that is empty, too long, or has characters a stream may not have
 )
 
 

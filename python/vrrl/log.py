@@ -195,13 +195,20 @@ class Log:
     alive on their own, so they stay valid after ``close()``.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, segment_reader=False):
+        """segment_reader: the log is a recording's segment; hold the readers'
+        mark on it (an OFD read lock on byte 1) while open, so that the
+        recording's retention does not recycle it in place (it deletes it
+        instead, which leaves this mapping valid). Raises vrrl.Error (io,
+        EAGAIN) when the segment is being recycled right now."""
         self.path = os.fspath(path)
         self._fd = -1
         self._map = None
         self.report = ReadReport()
         fd = self._open_fd()
         try:
+            if segment_reader:
+                _mark_as_read(fd, self.path)
             self._header_at_open = self._validate(fd)
             self.capacity = self._header_at_open.capacity
             needed = self.layout.file_bytes(self.capacity)
@@ -876,6 +883,18 @@ class Log:
     def __repr__(self):
         state = "closed" if self._map is None else f"capacity={self.capacity}"
         return f"<vrrl.Log {self.path!r} {state}>"
+
+
+def _mark_as_read(fd, path):
+    """The readers' mark on a recording segment: an OFD read lock on byte 1
+    (lib/writer_lock.cpp: writers hold byte 0; the recycler tries byte 1)."""
+    # struct flock on Linux x86-64: short l_type, short l_whence, (pad), off_t
+    # l_start, off_t l_len, pid_t l_pid (0 for OFD locks), (pad).
+    lock = struct.pack("hh4xqqi4x", fcntl.F_RDLCK, os.SEEK_SET, 1, 1, 0)
+    try:
+        fcntl.fcntl(fd, fcntl.F_OFD_SETLK, lock)
+    except OSError as e:
+        raise io_error("open", path, "fcntl(F_OFD_SETLK) of the readers' mark", e) from None
 
 
 def _ring_pieces(start, capacity, first, end):

@@ -94,7 +94,7 @@ class Merged:
 
 def _parse_count(value, key, path):
     if not value.isdigit() or len(value) > 20 or int(value) >= 1 << 64:
-        raise Error("header_mismatch", "open", path,
+        raise Error("not_a_recording", "open", path,
                     f"metadata key `{key}` has value `{value}`, expected an unsigned integer",
                     f"correct the `{key}` line of {METADATA_FILE}")
     return int(value)
@@ -106,14 +106,14 @@ def read_metadata(directory):
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
-        raise Error("not_a_log_file", "open", directory,
+        raise Error("not_a_recording", "open", directory,
                     f"the path is a directory but not a recording: it has no {METADATA_FILE}",
                     _RECORDING_FIX) from None
     except OSError as e:
         raise io_error("open", path, "open for reading", e) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise Error("not_a_log_file", "open", path, f"{METADATA_FILE} is not a regular file",
+            raise Error("not_a_recording", "open", path, f"{METADATA_FILE} is not a regular file",
                         _RECORDING_FIX)
         raw = os.read(fd, _METADATA_LIMIT + 1)
     except OSError as e:
@@ -121,13 +121,13 @@ def read_metadata(directory):
     finally:
         os.close(fd)
     if len(raw) > _METADATA_LIMIT:
-        raise Error("header_mismatch", "open", path,
+        raise Error("not_a_recording", "open", path,
                     f"{METADATA_FILE} is larger than {_METADATA_LIMIT} bytes; a recording's metadata is a few lines",
                     _RECORDING_FIX)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise Error("header_mismatch", "open", path, f"{METADATA_FILE} is not UTF-8 text",
+        raise Error("not_a_recording", "open", path, f"{METADATA_FILE} is not UTF-8 text",
                     _RECORDING_FIX) from None
 
     entries = []
@@ -138,7 +138,7 @@ def read_metadata(directory):
         key, _, value = line.partition(" ")
         entries.append((key, value.strip()))
     if not entries or entries[0][0] != "vrrl-recording":
-        raise Error("header_mismatch", "open", path,
+        raise Error("not_a_recording", "open", path,
                     f"{METADATA_FILE} does not start with a `vrrl-recording N` line",
                     _RECORDING_FIX)
     version = _parse_count(entries[0][1], "vrrl-recording", path)
@@ -223,13 +223,16 @@ class Stream:
         segments = self.segments(report, recovery)
         for index, segment in enumerate(segments):
             try:
-                log = Log(segment.path)
+                log = Log(segment.path, segment_reader=True)
             except Error as e:
-                if e.kind == "io" and e.errno == errno.ENOENT and not parts:
-                    continue  # retention removed the oldest segment after we listed it
+                if e.kind == "io" and e.errno in (errno.ENOENT, errno.EAGAIN) and not parts:
+                    continue  # retention removed (or is recycling) the oldest segment after we listed it
                 raise
             with log:
                 records, segment_sequences = log._read(live, recovery)
+                # A copy while the readers' mark is held: retention may
+                # recycle the segment in place once this log is closed.
+                records, segment_sequences = records.copy(), segment_sequences.copy()
                 header = log.report.cursor, log.capacity
                 self._check_segment(segment, log, header, capacity)
                 cursor, segment_capacity = header

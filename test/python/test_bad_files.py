@@ -113,7 +113,7 @@ def test_a_directory_as_a_log(tmp_path):
 
 
 def test_a_directory_without_metadata(tmp_path):
-    expect_error(tmp_path, "not_a_log_file", "vrrl-recording.txt", str(tmp_path))
+    expect_error(tmp_path, "not_a_recording", "vrrl-recording.txt", str(tmp_path))
 
 
 def test_a_fifo_does_not_hang(tmp_path):
@@ -213,6 +213,6 @@ def test_random_bit_flips_never_crash(tmp_path, make_logs):
 
 def test_every_error_names_its_kind():
     assert vrrl.KINDS == ("io", "header_mismatch", "zero_capacity", "capacity_overflow", "truncated",
-                          "locked", "not_a_log_file")
+                          "locked", "not_a_log_file", "not_a_recording", "invalid_name")
     with pytest.raises(ValueError):
         vrrl.Error("nonsense", "open", "x", "what", "fix")

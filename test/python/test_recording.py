@@ -147,19 +147,19 @@ def test_a_bad_stream_directory_name(recording):
 
 def test_no_metadata(recording):
     os.remove(recording / "vrrl-recording.txt")
-    expect_error("not_a_log_file", "no vrrl-recording.txt", call=lambda: vrrl.open(recording))
+    expect_error("not_a_recording", "no vrrl-recording.txt", call=lambda: vrrl.open(recording))
 
 
 @pytest.mark.parametrize("lines,kind,fragment", [
     (["vrrl-recording 2", "segment-capacity 2"], "header_mismatch", "layout version 2"),
-    (["segment-capacity 2"], "header_mismatch", "vrrl-recording N"),
-    ([], "header_mismatch", "vrrl-recording N"),
-    (["vrrl-recording one"], "header_mismatch", "unsigned integer"),
+    (["segment-capacity 2"], "not_a_recording", "vrrl-recording N"),
+    ([], "not_a_recording", "vrrl-recording N"),
+    (["vrrl-recording one"], "not_a_recording", "unsigned integer"),
     (["vrrl-recording 1", "segment-format v3"], "header_mismatch", "format `v3`"),
-    (["vrrl-recording 1", "segment-capacity -3"], "header_mismatch", "segment-capacity"),
+    (["vrrl-recording 1", "segment-capacity -3"], "not_a_recording", "segment-capacity"),
     (["vrrl-recording 1", "segment-capacity 0"], "zero_capacity", "segment-capacity 0"),
     (["vrrl-recording 1", "segment-capacity 99999999999"], "capacity_overflow", "outside"),
-    (["vrrl-recording 1", "retain-bytes 1e6"], "header_mismatch", "retain-bytes"),
+    (["vrrl-recording 1", "retain-bytes 1e6"], "not_a_recording", "retain-bytes"),
 ])
 def test_bad_metadata(tmp_path, lines, kind, fragment):
     path = write_recording(tmp_path / "run", STREAMS, capacity=2, metadata=lines)
@@ -177,9 +177,9 @@ def test_metadata_comments_and_unknown_keys(tmp_path):
 def test_metadata_that_is_not_text(tmp_path):
     path = write_recording(tmp_path / "run", STREAMS, capacity=2)
     (path / "vrrl-recording.txt").write_bytes(b"\xff\xfe\x00binary")
-    expect_error("header_mismatch", "UTF-8", call=lambda: vrrl.open(path))
+    expect_error("not_a_recording", "UTF-8", call=lambda: vrrl.open(path))
     (path / "vrrl-recording.txt").write_bytes(b"vrrl-recording 1\n" + b"#" * 70000)
-    expect_error("header_mismatch", "larger than", call=lambda: vrrl.open(path))
+    expect_error("not_a_recording", "larger than", call=lambda: vrrl.open(path))
 
 
 def test_segment_capacity_differs_from_metadata(tmp_path):
