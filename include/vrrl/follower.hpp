@@ -198,7 +198,12 @@ PollResult Follower::poll(OnRecord&& on_record, std::size_t max_records) {
   while (position_ < end && result.delivered < max_records) {
     if (cursor <= position_) break;         // the count went backwards mid-poll: the next poll resyncs
     if (cursor - position_ > capacity_) {  // lapped: those records are overwritten
-      skip(std::min(cursor - capacity_, end) - position_, result);
+      // The oldest one left sits under the writer's cursor. When the writer
+      // may be the seed (v1, cursor below capacity), that is the slot it
+      // writes next: count it lost too rather than wait for the file to go
+      // quiet (see the seed rules above).
+      const bool seed_possible = format_ == Format::v1 && cursor - offset_ < capacity_;
+      skip(std::min(cursor - capacity_ + (seed_possible ? 1 : 0), end) - position_, result);
       continue;
     }
     const std::uint64_t sequence = position_;
