@@ -1,8 +1,8 @@
 // append_records LOG CAPACITY FIRST COUNT [v1|v2]: appends records FIRST ..
 // FIRST+COUNT-1 of a known sequence to LOG (created with CAPACITY slots, in
-// the given format, default v1, if missing), then syncs. The CLI tests use it to make known logs and as the "other process"
-// that `vrrl tail -f` follows. cli_test.py's expected_record() mirrors
-// known_record(); keep the two in step.
+// the given format, default v1, if missing), then syncs. The CLI tests use it
+// to make known logs and as the "other process" that `vrrl tail -f` follows.
+// The records are known_records.hpp's.
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -10,31 +10,10 @@
 
 #include <vrrl/ring_log.hpp>
 
-namespace {
+#include "known_records.hpp"
 
-struct KnownRecord {
-  vrrl::RecordedSlot slot;
-  vrrl::FailureEvidence failure;
-};
-
-KnownRecord known_record(std::uint32_t i) {
-  KnownRecord record;
-  record.slot = {.timestamp_ns = 1'000 + 10 * std::uint64_t{i},
-                 .slot_idx = i,
-                 .tenant_id = i % 3,
-                 .opcode = 40 + i % 2,
-                 .args = {i, i + 1, i + 2, i + 3},
-                 .epoch = 1 + i / 100};
-  if (i % 4 == 3) {  // every fourth record carries failure evidence
-    record.failure = {.slot_status = 2,
-                      .failure_class = static_cast<vrrl::FailureClass>(1 + (i / 4) % 4),
-                      .backend_code = i,
-                      .output_digest = 1'000'003 * std::uint64_t{i}};
-  }
-  return record;
-}
-
-}  // namespace
+using vrrl::test_cli::KnownRecord;
+using vrrl::test_cli::known_record;
 
 int main(int argc, char** argv) {
   if (argc != 5 && !(argc == 6 && (std::string(argv[5]) == "v1" || std::string(argv[5]) == "v2"))) {

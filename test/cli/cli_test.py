@@ -19,6 +19,7 @@ import time
 
 VRRL = os.environ["VRRL"]
 APPEND_RECORDS = os.environ["APPEND_RECORDS"]
+WRITE_RECORDING = os.environ.get("WRITE_RECORDING", "")
 HEADER = 32
 RECORD = 64
 FAILURE_CLASSES = ["none", "device_loss", "transient_queue", "program_bug", "unclassified"]
@@ -68,6 +69,24 @@ def write_log(path, capacity, cursor, slots, flags=0):
         body[index * RECORD:(index + 1) * RECORD] = encode_record(record)
     with open(path, "wb") as f:
         f.write(b"VRRL0001" + struct.pack("<IIQQ", 1, flags, capacity, cursor) + bytes(body))
+
+
+def write_recording(directory, segment_capacity, stream, first, count, stride=1):
+    subprocess.run([WRITE_RECORDING, str(directory), str(segment_capacity), stream, str(first), str(count),
+                    str(stride)], check=True, timeout=60)
+
+
+def known_recording(t, name="run", segment_capacity=4, count=6):
+    """Streams worker-a (records 0, 2, 4, ...) and worker-b (1, 3, 5, ...): merged, the known sequence."""
+    directory = t.path(name)
+    write_recording(directory, segment_capacity, "worker-a", 0, count, 2)
+    write_recording(directory, segment_capacity, "worker-b", 1, count, 2)
+    return directory
+
+
+def with_stream(i):
+    return json.dumps({"stream": "worker-a" if i % 2 == 0 else "worker-b", **expected_record(i)},
+                      separators=(",", ":"))
 
 
 def check(condition, message):
@@ -153,6 +172,9 @@ def case_bad_arguments(t):
                            (("info", log, "--u64-as-string"), "--json"),
                            (("export", log, "--format", "svg"), "svg"),
                            (("export", log, "--interval", "1x"), "a number and a unit"),
+                           (("dump", log, "--stream", ".hidden"), "expected [A-Za-z0-9._-]{1,128}"),
+                           (("dump", log, "--stream", "a,,b"), "is not a stream name"),
+                           (("tail", log, "-f", "--stream", "a"), "recording directory"),
                            (("diff", log), "B"),
                            (("diff", log, log, "--order", "random"), "random")]:
         result = run(*args, stdin="", expect=2)
@@ -384,8 +406,8 @@ def case_verify_foreign(t):
             f.write(content)
         result = run("verify", path, expect=1)
         check(fragment in result.stdout, f"{name}: {fragment!r} not in {result.stdout!r}")
-    result = run("verify", t.dir, expect=1)
-    check("the path is a directory" in result.stdout, result.stdout)
+    result = run("verify", t.dir, expect=1)   # a directory is checked as a recording
+    check("the directory is not a recording" in result.stdout, result.stdout)
     check_one_line_error(run("verify", t.path("missing"), expect=1), "No such file")
 
 
@@ -757,7 +779,7 @@ def case_stats_json(t):
                                   {"tenant_id": 2, "records": 3}], stats)
     check(stats["per_failure_class"] == [{"failure_class": "device_loss", "records": 1},
                                          {"failure_class": "transient_queue", "records": 1}], stats)
-    check(stats["skipped"] == {"bad_slots": 0, "live": 0}, stats)
+    check(stats["skipped"] == {"bad_slots": 0, "live": 0, "lost": 0}, stats)
     wide = one_json_object(run("stats", log, "--json", "--u64-as-string", expect=0).stdout)
     check(wide["min_timestamp_ns"] == "1000" and wide["span_ns"] == "90", wide)
     selected = one_json_object(run("stats", log, "--json", "--opcode", "41", expect=0).stdout)
@@ -988,6 +1010,149 @@ def case_v2_log(t):
     check(run("dump", copy, expect=0).stdout == run("dump", log, expect=0).stdout, "v2 -> v1 through dump | import")
     run("import", log, stdin=expected_jsonl(12) + "\n", expect=0)   # appends to the v2 log as v2
     check(run("dump", log, expect=0).stdout.splitlines()[-1] == expected_jsonl(12), "import onto v2")
+
+
+def case_recording_dump(t):
+    rec = known_recording(t)
+    lines = run("dump", rec, expect=0).stdout.splitlines()
+    check(lines == [with_stream(i) for i in range(12)], lines)
+    picked = run("dump", rec, "--stream", "worker-b", expect=0).stdout.splitlines()
+    check(picked == [with_stream(i) for i in range(1, 12, 2)], picked)
+    check(run("dump", rec, "--stream", "worker-b,worker-a", expect=0).stdout.splitlines() == lines, "both streams")
+    csv = run("dump", rec, "--format", "csv", "--limit", "2", expect=0).stdout.splitlines()
+    check(csv[0].startswith("stream,timestamp_ns,") and csv[1].startswith("worker-a,1000,0,")
+          and csv[2].startswith("worker-b,1010,1,"), csv)
+    table = run("dump", rec, "--format", "table", "--tenant", "1", expect=0).stdout.splitlines()
+    check(table[0].split()[:2] == ["stream", "timestamp_ns"] and table[1].split()[:2] == ["worker-b", "1010"], table)
+    # The selection and times apply across streams; the first record of the merge anchors +TIME.
+    check([json.loads(l)["slot_idx"] for l in run("dump", rec, "--since", "+50ns", "--until", "+80ns",
+                                                     expect=0).stdout.splitlines()] == [5, 6, 7], "time range")
+    # dump | import puts a recording into one log: the "stream" key is read and left out.
+    log = t.path("merged.vrrl")
+    run("import", log, "--capacity", "16", stdin="\n".join(lines) + "\n", expect=0)
+    check(run("dump", log, expect=0).stdout.splitlines() == [expected_jsonl(i) for i in range(12)], "import")
+    bad = run("import", t.path("bad.vrrl"), "--capacity", "4", stdin=lines[0].replace('"worker-a"', "7") + "\n",
+              expect=1)
+    check('"stream" must be a string' in bad.stderr, bad.stderr)
+    # Picking streams that are not there, or on a log.
+    check_one_line_error(run("dump", rec, "--stream", "worker-c", expect=1), "no stream `worker-c`",
+                         "worker-a, worker-b")
+    check_one_line_error(run("dump", log, "--stream", "worker-a", expect=1), "recording directory")
+    empty = t.path("empty-dir")
+    os.mkdir(empty)
+    check_one_line_error(run("dump", empty, expect=1), "not a recording")
+
+
+def case_recording_info_and_stats(t):
+    rec = known_recording(t)
+    out = run("info", rec, expect=0).stdout
+    fields = info_fields(out)
+    check(fields["recording"] == rec and fields["streams"] == "2" and fields["segment capacity"] == "4 slots"
+          and fields["records"] == "12" and fields["problems"] == "none", fields)
+    check(fields["oldest timestamp"] == "1000 ns (worker-a, sequence 0)"
+          and fields["newest timestamp"] == "1110 ns (worker-b, sequence 5)", fields)
+    rows = [line.split() for line in out.splitlines()]
+    # name, segments (2 with records, perhaps one prepared ahead), first_sequence, end_sequence, dropped
+    for name in ["worker-a", "worker-b"]:
+        row = next(r for r in rows if r and r[0] == name)
+        check(row[1] in ("2", "3") and row[2:] == ["0", "6", "0"], out)
+    info = one_json_object(run("info", rec, "--json", expect=0).stdout)
+    check(list(info) == ["recording", "segment_capacity", "streams", "records", "lost", "bad_slots", "oldest",
+                         "newest", "problems"], list(info))
+    stream = dict(info["streams"][0])
+    check(stream.pop("segments") in (2, 3), info)
+    check(stream == {"name": "worker-a", "first_sequence": 0, "end_sequence": 6, "dropped": 0}
+          and info["records"] == 12 and info["lost"] == 0, info)
+    check(info["newest"] == {"timestamp_ns": 1110, "stream": "worker-b", "sequence": 5}, info)
+    check(info["problems"] == {"foreign_files": [], "damaged_segments": [], "gaps": []}, info)
+    stats = one_json_object(run("stats", rec, "--json", expect=0).stdout)
+    check(stats["records"] == 12 and stats["capacity"] == 4 and stats["failures"] == 3, stats)
+    check(stats["per_stream"] == [{"stream": "worker-a", "records": 6}, {"stream": "worker-b", "records": 6}], stats)
+    check(list(stats).index("per_stream") == list(stats).index("per_tenant") + 1, list(stats))
+    check(stats["skipped"] == {"bad_slots": 0, "live": 0, "lost": 0}, stats)
+    picked = one_json_object(run("stats", rec, "--json", "--stream", "worker-a", expect=0).stdout)
+    check(picked["records"] == 6 and picked["per_stream"] == [{"stream": "worker-a", "records": 6}], picked)
+    check("records       12 (2 streams, segment capacity 4)" in run("stats", rec, expect=0).stdout, "stats text")
+
+
+def case_recording_verify(t):
+    rec = known_recording(t)
+    result = run("verify", rec, expect=0)
+    # 4 segments hold the records; a stream's writer may also have prepared its next one, empty.
+    summary = result.stdout.splitlines()[-2]
+    check(summary.startswith(f"{rec}: 2 streams, ") and summary.endswith(" segments checked: 12 records")
+          and result.stdout.splitlines()[-1] == f"{rec}: clean", result.stdout)
+    report = one_json_object(run("verify", rec, "--json", expect=0).stdout)
+    check(report["clean"] and report["streams"] == 2 and report["records"] == 12 and 4 <= len(report["segments"]) <= 6,
+          report)
+    # A bit flip in one segment: named by segment and slot.
+    segment = os.path.join(rec, "worker-a", "00000000000000000000.vrrl")
+    flip_bit(segment, HEADER + 1 * RECORD + 1, 3)
+    result = run("verify", rec, expect=1)
+    check("problem: worker-a/00000000000000000000.vrrl: slot 1: record magic 0xDEADB6EF" in result.stdout,
+          result.stdout)
+    dumped = run("dump", rec, expect=1)
+    check(len(dumped.stdout.splitlines()) == 11 and "worker-a/00000000000000000000.vrrl" in dumped.stderr,
+          dumped.stderr)
+    flip_bit(segment, HEADER + 1 * RECORD + 1, 3)
+    # A missing segment between two others: a gap; a foreign file in a stream: a problem.
+    write_recording(rec, 4, "long", 100, 10)          # segments 0, 4 and 8
+    os.remove(os.path.join(rec, "long", "00000000000000000004.vrrl"))
+    with open(os.path.join(rec, "worker-a", "notes.txt"), "w") as f:
+        f.write("mine\n")
+    result = run("verify", rec, expect=1)
+    check("problem: stream long: sequences 4..7 are missing" in result.stdout, result.stdout)
+    check("notes.txt` is neither a segment nor a stream directory" in result.stdout, result.stdout)
+    check(result.stdout.splitlines()[-1] == f"{rec}: 2 problems found", result.stdout)
+    # The read commands read around it and say what is missing.
+    dumped = run("dump", rec, expect=0)
+    check("not in it" in dumped.stderr, dumped.stderr)
+    info = one_json_object(run("info", rec, "--json", expect=0).stdout)
+    check(info["problems"]["foreign_files"] != [], info)
+    # Not a recording at all.
+    result = run("verify", t.dir, expect=1)
+    check("not a recording" in result.stdout, result.stdout)
+
+
+def case_recording_export_and_diff(t):
+    rec = known_recording(t)
+    trace, events = trace_events(run("export", rec, expect=0).stdout)
+    processes = {e["pid"]: e["args"]["name"] for e in events if e["name"] == "process_name"}
+    check(processes == {1: "worker-a", 2: "worker-b"}, processes)
+    dispatches = [e for e in events if e["ph"] == "X"]
+    check([e["args"]["slot_idx"] for e in dispatches] == list(range(12)), dispatches)
+    check(all(e["pid"] == 1 + e["args"]["slot_idx"] % 2 for e in dispatches), "a dispatch on the wrong process")
+    # diff: a recording against itself, against a log of the same records, against a changed one.
+    same = known_recording(t, "again")
+    check(run("diff", rec, same, expect=0).stdout.startswith("no divergence: 1 epochs, 12 records"), "same")
+    log = t.known_log("all.vrrl", capacity=16, count=12)
+    check(run("diff", rec, log, expect=0).stdout.startswith("no divergence"), "recording vs log")
+    other = t.path("other")
+    write_recording(other, 4, "worker-a", 0, 6, 2)
+    write_recording(other, 4, "worker-b", 1, 5, 2)
+    result = run("diff", rec, other, expect=1)
+    check("first divergence: epoch 1, record 11 of the epoch" in result.stdout, result.stdout)
+
+
+def case_recording_tail_follow(t):
+    rec = known_recording(t, count=2)   # records 0..3
+    follower = TailFollow(rec, "--format", "jsonl", "-n", "2")
+    try:
+        follower.wait_for(lambda out: len(out) >= 2, "the 2 newest records")
+        write_recording(rec, 4, "worker-a", 4, 3, 2)   # 4, 6, 8: the next segment too
+        write_recording(rec, 4, "worker-b", 5, 3, 2)   # 5, 7, 9
+        follower.wait_for(lambda out: len(out) >= 8, "6 appended records")
+        write_recording(rec, 4, "worker-c", 10, 2)     # a new stream: 10, 11
+        follower.wait_for(lambda out: len(out) >= 10, "the new stream's records")
+    finally:
+        follower.interrupt()
+    records = [json.loads(line) for line in follower.stdout]
+    check([r["slot_idx"] for r in records] == [2, 3] + list(range(4, 12)), records)
+    check([r["stream"] for r in records][-2:] == ["worker-c", "worker-c"], records)
+    for r in records:
+        stream = r.pop("stream")
+        check(r == expected_record(r["slot_idx"]), f"{stream}: {r}")
+    check(any("new stream" in line for line in follower.stderr), follower.stderr)
 
 
 # --- tail --------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ std::uint64_t automatic_interval(std::uint64_t span_ns) noexcept {
   constexpr std::uint64_t wanted_intervals = 200;
   const std::uint64_t at_least = span_ns / wanted_intervals;
   for (std::uint64_t decade = 1;; decade *= 10) {
-    for (std::uint64_t step : {1, 2, 5}) {
+    for (const std::uint64_t step : {std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{5}}) {
       if (step * decade >= at_least) return step * decade;
     }
     if (decade > UINT64_MAX / 100) return decade * 10;

@@ -1,5 +1,5 @@
-// vrrl diff A B: the first record where two recorded runs diverge, epoch by
-// epoch (log_diff.hpp). Exit status as diff(1): 0 no divergence, 1 divergence,
+// vrrl diff A B: the first record where two recorded runs (logs or recording
+// directories, merged) diverge, epoch by epoch (log_diff.hpp). Exit status as diff(1): 0 no divergence, 1 divergence,
 // 2 trouble (a usage error, or a log that cannot be read whole).
 #include <cstdint>
 #include <cstdio>
@@ -34,10 +34,15 @@ bool load(const std::filesystem::path& path, RecordedRun& run) {
     ++records;
     return true;
   });
-  const LogReader& log = source.log();
-  // vrrl's cursor counts appends; the seed's is modulo capacity, so a full
-  // ring with a small cursor has wrapped too.
-  run.wrapped = log.appended() > log.capacity() || (log.appended() < log.capacity() && records == log.capacity());
+  if (const LogReader* log = source.log()) {
+    // vrrl's cursor counts appends; the seed's is modulo capacity, so a full
+    // ring with a small cursor has wrapped too.
+    run.wrapped =
+        log->appended() > log->capacity() || (log->appended() < log->capacity() && records == log->capacity());
+  } else {
+    // Retention removed a stream's oldest segments: its oldest epoch may be partial.
+    for (const StreamInfo& stream : source.recording()->stream_info()) run.wrapped |= stream.first_sequence != 0;
+  }
   return !report_skipped("diff", report, path);
 }
 
@@ -95,8 +100,8 @@ Command add_diff_command(CLI::App& vrrl) {
       "starts at the first epoch both hold whole.\n"
       "Exit status, as diff(1): 0 no divergence, 1 a divergence (printed from both logs), 2 trouble (a usage\n"
       "error, a log that cannot be read, or slots with a foreign magic).");
-  diff->add_option("A", options->a, "the first log")->required();
-  diff->add_option("B", options->b, "the second log")->required();
+  diff->add_option("A", options->a, "the first log or recording directory")->required();
+  diff->add_option("B", options->b, "the second log or recording directory")->required();
   diff->add_option("--order", options->order, "canonical (default) or log")
       ->check(CLI::IsMember({"canonical", "log"}))
       ->option_text("canonical|log (default: canonical)");

@@ -1,9 +1,14 @@
-// vrrl dump LOG: the records, oldest first, as jsonl (default), csv or a table.
+// vrrl dump LOG|DIR: the records, oldest first, as jsonl (default), csv or a
+// table; a recording directory's streams merged by timestamp, each record
+// with its stream's name.
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "command.hpp"
@@ -32,14 +37,25 @@ ReadReport select_records(const RecordSource& source, const DumpOptions& options
   RecordFilter filter(options.filters);
   std::uint64_t position = 0;
   std::uint64_t selected = 0;
-  return source.read([&](const SourceRecord& record) {
-    if (selected == options.limit) return false;
-    const bool past_from = position++ >= options.from;
-    if (!filter.matches(record.value) || !past_from) return true;  // every record reaches the filter: the first anchors +TIME
-    ++selected;
-    visit(record.value);
-    return true;
-  });
+  return source.read(
+      [&](const SourceRecord& record) {
+        if (selected == options.limit) return false;
+        const bool past_from = position++ >= options.from;
+        // Every record reaches the filter: the first one anchors +TIME.
+        if (!filter.matches(record.value) || !past_from) return true;
+        ++selected;
+        visit(record);
+        return true;
+      },
+      stream_names(options.filters));
+}
+
+// A recording's records carry a "stream" column as wide as its longest name.
+std::size_t stream_column_width(const RecordSource& source) {
+  if (!source.is_recording()) return 0;
+  std::size_t width = std::string_view("stream").size();
+  for (const std::string& name : source.recording()->streams()) width = std::max(width, name.size());
+  return width;
 }
 
 int run_dump(const DumpOptions& options) {
@@ -56,21 +72,25 @@ int run_dump(const DumpOptions& options) {
   PrintOptions print{.format = format,
                      .time = time,
                      .time_origin_ns = 0,
-                     .wide = options.u64_as_string ? Wide64::as_string : Wide64::as_number};
+                     .wide = options.u64_as_string ? Wide64::as_string : Wide64::as_number,
+                     .stream_width = stream_column_width(source)};
   if (time == TimeFormat::relative) {
-    source.read([&](const SourceRecord& first) {
-      print.time_origin_ns = first.value.slot.timestamp_ns;
-      return false;
-    });
+    source.read(
+        [&](const SourceRecord& first) {
+          print.time_origin_ns = first.value.slot.timestamp_ns;
+          return false;
+        },
+        stream_names(options.filters));
   }
   std::vector<RecordValue> width_sample;
   if (format == OutputFormat::table) {
     // A second pass over the mapping is cheaper than holding every record twice.
-    select_records(source, options, [&](const RecordValue& record) { width_sample.push_back(record); });
+    select_records(source, options, [&](const SourceRecord& record) { width_sample.push_back(record.value); });
   }
   RecordPrinter printer(std::cout, print, width_sample);
   printer.print_header();
-  const ReadReport report = select_records(source, options, [&](const RecordValue& record) { printer.print(record); });
+  const ReadReport report =
+      select_records(source, options, [&](const SourceRecord& record) { printer.print(record.value, record.stream); });
   return report_skipped("dump", report, options.log) ? exit_problems : exit_ok;
 }
 
@@ -79,7 +99,7 @@ int run_dump(const DumpOptions& options) {
 Command add_dump_command(CLI::App& vrrl) {
   auto options = std::make_shared<DumpOptions>();
   CLI::App* dump = vrrl.add_subcommand("dump", "Print the records, oldest first");
-  dump->add_option("LOG", options->log, "the log file")->required();
+  dump->add_option("LOG", options->log, "the log file, or a recording directory (its streams merged)")->required();
   dump->add_option("--format", options->format,
                    "jsonl: one JSON object per line (what `vrrl import` reads); csv: with a header row; "
                    "table: aligned columns for a terminal")

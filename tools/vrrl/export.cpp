@@ -1,4 +1,4 @@
-// vrrl export LOG --format chrome-trace > run.json: the records as a timeline
+// vrrl export LOG|DIR --format chrome-trace > run.json: the records as a timeline
 // for Perfetto's UI (ui.perfetto.dev) or chrome://tracing.
 #include <algorithm>
 #include <cstdint>
@@ -31,13 +31,16 @@ int run_export(const ExportOptions& options) {
   const RecordSource source = RecordSource::open(options.log);
   // One pass, kept: ts 0 is the oldest selected record and the automatic
   // counter interval depends on the span, and a second pass over a live log
-  // would see other records than the first (at most capacity records, 64 bytes each).
+  // would see other records than the first (for a log at most capacity
+  // records, 64 bytes each; a recording: every selected record).
   std::vector<SourceRecord> selected;
   RecordFilter filter(options.filters);
-  const ReadReport report = source.read([&](const SourceRecord& record) {
-    if (filter.matches(record.value)) selected.push_back(record);
-    return true;
-  });
+  const ReadReport report = source.read(
+      [&](const SourceRecord& record) {
+        if (filter.matches(record.value)) selected.push_back(record);
+        return true;
+      },
+      stream_names(options.filters));
   std::optional<std::uint64_t> min_timestamp;
   std::uint64_t max_timestamp = 0;
   for (const SourceRecord& record : selected) {
@@ -66,10 +69,11 @@ Command add_export_command(CLI::App& vrrl) {
       "export", "Write the records as a timeline: Trace Event JSON for Perfetto UI and chrome://tracing");
   command->footer(
       "  vrrl export run.vrrl --format chrome-trace > run.json   # then open run.json in ui.perfetto.dev\n"
-      "One track per tenant, one event per dispatch (opcode, slot_idx, args, epoch and failure in its args),\n"
+      "One track per tenant (in a process per stream for a recording), one event per dispatch (opcode, slot_idx, args, epoch and failure in its args),\n"
       "failed dispatches named \"opcode N failed\" with an instant event each, and a counter of dispatches\n"
       "and failures per interval. ts is in microseconds from the oldest selected record.");
-  command->add_option("LOG", options->log, "the log file")->required();
+  command->add_option("LOG", options->log, "the log file, or a recording directory (a process per stream)")
+      ->required();
   command->add_option("--format", options->format, "the output format")
       ->check(CLI::IsMember({"chrome-trace"}))
       ->option_text("chrome-trace (default)");

@@ -27,9 +27,53 @@ void add_values_option(CLI::App& command, const char* name, std::vector<std::str
       ->group("Selecting records");
 }
 
+// Stream names as the recording layout allows them: [A-Za-z0-9._-]{1,128}, not starting with '.'.
+bool valid_stream_name(std::string_view name) {
+  return !name.empty() && name.size() <= 128 && name.front() != '.' &&
+         name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+             std::string_view::npos;
+}
+
+std::vector<std::string> split_names(std::string_view text) {
+  std::vector<std::string> names;
+  for (;;) {
+    const std::size_t comma = text.find(',');
+    names.emplace_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) return names;
+    text.remove_prefix(comma + 1);
+  }
+}
+
+CLI::Validator stream_list_value() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        for (const std::string& name : split_names(text)) {
+          if (valid_stream_name(name)) continue;
+          return "\"" + name.substr(0, 40) + "\" is not a stream name; expected [A-Za-z0-9._-]{1,128}, not starting "
+                 "with '.', e.g. worker-3 (several: worker-1,worker-2 or repeat the option)";
+        }
+        return {};
+      },
+      "");
+}
+
 }  // namespace
 
+std::vector<std::string> stream_names(const FilterOptions& options) {
+  std::vector<std::string> names;
+  for (const std::string& text : options.streams) {
+    for (std::string& name : split_names(text)) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+    }
+  }
+  return names;
+}
+
 void add_filter_options(CLI::App& command, FilterOptions& options, TimeRange time_range) {
+  command.add_option("--stream", options.streams, "a recording directory: only these streams (default: all, merged)")
+      ->check(stream_list_value())
+      ->option_text("NAME[,NAME...]")
+      ->group("Selecting records");
   add_values_option(command, "--tenant", options.tenants, "tenant_id");
   add_values_option(command, "--opcode", options.opcodes, "opcode");
   add_values_option(command, "--epoch", options.epochs, "epoch");

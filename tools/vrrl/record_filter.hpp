@@ -1,6 +1,7 @@
-// The record selection shared by dump, tail, stats and export: --tenant,
-// --opcode, --epoch (each: several values, decimal or 0x-hex), --failed, and
-// --since/--until (a time range; dump, stats and export only).
+// The record selection shared by dump, tail, stats and export: --stream (a
+// recording's streams), --tenant, --opcode, --epoch (each: several values,
+// decimal or 0x-hex), --failed, and --since/--until (a time range; dump,
+// stats and export only).
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@ struct FilterOptions {
   std::vector<std::string> tenants;
   std::vector<std::string> opcodes;
   std::vector<std::string> epochs;
+  std::vector<std::string> streams;  // a recording's streams, by name (RecordSource::read applies them)
   bool failed_only = false;
   std::string since;  // empty: no bound
   std::string until;
@@ -29,6 +31,9 @@ enum class TimeRange { offered, not_offered };
 
 // Registers the options on `command`, in the "Selecting records" group.
 void add_filter_options(CLI::App& command, FilterOptions& options, TimeRange time_range);
+
+// The --stream names, comma lists split, in the order given, without repeats.
+[[nodiscard]] std::vector<std::string> stream_names(const FilterOptions& options);
 
 // Whether a record is selected. Feed records oldest first: the first record
 // seen anchors relative times (--since +1.5ms); use a new filter per pass.

@@ -41,7 +41,7 @@ constexpr std::array<FailureClass, 5> failure_classes{FailureClass::none, Failur
 
 // --- parsing -----------------------------------------------------------------
 
-enum class FieldKind { u32, u64, args, failure, failure_class };
+enum class FieldKind { u32, u64, args, failure, failure_class, stream };
 
 struct Field {
   std::string_view name;
@@ -49,14 +49,15 @@ struct Field {
 };
 
 // In the format's order, which is also the order "missing key" reports them.
-constexpr std::array<Field, 7> record_fields{{{"timestamp_ns", FieldKind::u64},
+constexpr std::array<Field, 8> record_fields{{{"timestamp_ns", FieldKind::u64},
                                               {"slot_idx", FieldKind::u32},
                                               {"tenant_id", FieldKind::u32},
                                               {"opcode", FieldKind::u32},
                                               {"args", FieldKind::args},
                                               {"epoch", FieldKind::u32},
-                                              {"failure", FieldKind::failure}}};
-constexpr std::size_t failure_field = 6;  // optional; every other record field is required
+                                              {"failure", FieldKind::failure},
+                                              {"stream", FieldKind::stream}}};
+constexpr std::size_t required_record_fields = 6;  // "failure" and "stream" are optional
 constexpr std::array<Field, 4> failure_fields{{{"slot_status", FieldKind::u32},
                                                {"failure_class", FieldKind::failure_class},
                                                {"backend_code", FieldKind::u32},
@@ -172,7 +173,7 @@ class RecordParser {
       field_ = nullptr;
       return true;
     }
-    if (const auto missing = first_missing(record_fields, seen_record_, failure_field)) {
+    if (const auto missing = first_missing(record_fields, seen_record_, required_record_fields)) {
       return fail("missing key \"" + std::string(*missing) + "\"");
     }
     level_ = Level::done;
@@ -258,6 +259,8 @@ class RecordParser {
             "\"failure_class\" must be one of \"none\", \"device_loss\", \"transient_queue\", \"program_bug\", "
             "\"unclassified\", got " +
             got);
+      case FieldKind::stream:
+        return fail("\"stream\" must be a string (a stream name), got " + got);
     }
     return fail("unexpected " + got);
   }
@@ -280,6 +283,7 @@ class RecordParser {
       if (field_->kind == FieldKind::u64) {
         if (const auto value = digits_value(text)) return store(*value);
       }
+      if (field_->kind == FieldKind::stream) return true;  // which stream a dumped record came from: not stored
       if (field_->kind == FieldKind::failure_class) {
         for (FailureClass candidate : failure_classes) {
           if (to_string(candidate) == text) {
@@ -327,9 +331,16 @@ class RecordParser {
 
 }  // namespace
 
-void append_jsonl(std::string& out, const RecordValue& record, Wide64 wide) {
+void append_jsonl(std::string& out, const RecordValue& record, Wide64 wide, std::string_view stream) {
   const RecordedSlot& slot = record.slot;
-  append_wide_field(out, "{\"timestamp_ns\":", slot.timestamp_ns, wide);
+  if (!stream.empty()) {
+    out += "{\"stream\":\"";
+    out += stream;
+    out += "\",";
+  } else {
+    out += '{';
+  }
+  append_wide_field(out, "\"timestamp_ns\":", slot.timestamp_ns, wide);
   append_field(out, ",\"slot_idx\":", slot.slot_idx);
   append_field(out, ",\"tenant_id\":", slot.tenant_id);
   append_field(out, ",\"opcode\":", slot.opcode);

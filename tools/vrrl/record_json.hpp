@@ -32,8 +32,11 @@ struct RecordValue {
 
 enum class Wide64 { as_number, as_string };
 
-// Appends the JSONL form of `record` to `out`, without a newline.
-void append_jsonl(std::string& out, const RecordValue& record, Wide64 wide = Wide64::as_number);
+// Appends the JSONL form of `record` to `out`, without a newline. A record of
+// a recording's stream gets "stream":"NAME" as its first key (names are
+// [A-Za-z0-9._-], nothing to escape).
+void append_jsonl(std::string& out, const RecordValue& record, Wide64 wide = Wide64::as_number,
+                  std::string_view stream = {});
 
 // What is wrong with a line, as one sentence without a trailing period.
 class JsonlError : public std::runtime_error {
@@ -42,8 +45,9 @@ class JsonlError : public std::runtime_error {
 };
 
 // Parses one line in the dump format. Keys may come in any order but only
-// once; every key of the format is required except "failure"; unknown keys
-// are rejected; every number must be a non-negative integer that fits its
+// once; every key of the format is required except "failure" and "stream"
+// (a string, read and ignored: a recording's records go into one log);
+// unknown keys are rejected; every number must be a non-negative integer that fits its
 // field (timestamp_ns and output_digest may also be strings of digits). The
 // parse is a stream of events (SAX) that stops at the first problem, so input
 // nested deeper than a record (3 levels) costs nothing and no message echoes

@@ -39,6 +39,13 @@ std::size_t digit_count(std::uint64_t value) {
   return text.size();
 }
 
+// Names are left-aligned, numbers right-aligned.
+void append_stream(std::string& out, std::string_view name, std::size_t width) {
+  out += name;
+  if (name.size() < width) out.append(width - name.size(), ' ');
+  out += "  ";
+}
+
 void append_padded(std::string& out, std::string_view text, std::size_t width) {
   if (text.size() < width) out.append(width - text.size(), ' ');
   out += text;
@@ -91,12 +98,14 @@ void RecordPrinter::print_header() {
     case OutputFormat::jsonl:
       return;
     case OutputFormat::csv:
+      if (options_.stream_width != 0) out_ << "stream,";
       out_ << time_title(options_.time)
            << ",slot_idx,tenant_id,opcode,arg0,arg1,arg2,arg3,epoch,slot_status,failure_class,backend_code,"
               "output_digest\n";
       return;
     case OutputFormat::table:
       line_.clear();
+      if (options_.stream_width != 0) append_stream(line_, "stream", options_.stream_width);
       append_padded(line_, time_title(options_.time), widths_[0]);
       for (std::size_t column = 1; column < column_count; ++column) {
         append_padded(line_, number_titles[column - 1], widths_[column]);
@@ -116,16 +125,22 @@ void RecordPrinter::append_time(const RecordValue& record) {
   }
 }
 
-void RecordPrinter::print(const RecordValue& record) {
+void RecordPrinter::print(const RecordValue& record, std::string_view stream) {
   line_.clear();
+  if (options_.stream_width == 0) stream = {};
   switch (options_.format) {
     case OutputFormat::jsonl:
-      append_jsonl(line_, record, options_.wide);
+      append_jsonl(line_, record, options_.wide, stream);
       line_ += '\n';
       break;
     case OutputFormat::csv: {
       // Every column always: all-zero failure fields ("none") mean no evidence.
-      // Nothing needs quoting: numbers, times and five fixed lower-case names.
+      // Nothing needs quoting: numbers, times, five fixed lower-case names and
+      // stream names ([A-Za-z0-9._-]).
+      if (options_.stream_width != 0) {
+        line_ += stream;
+        line_ += ',';
+      }
       append_time(record);
       for (std::uint64_t value : other_numbers(record.slot)) {
         line_ += ',';
@@ -144,16 +159,18 @@ void RecordPrinter::print(const RecordValue& record) {
       break;
     }
     case OutputFormat::table:
-      print_table_row(record);
+      print_table_row(record, stream);
       break;
   }
   out_ << line_;
 }
 
-void RecordPrinter::print_table_row(const RecordValue& record) {
+void RecordPrinter::print_table_row(const RecordValue& record, std::string_view stream) {
+  if (options_.stream_width != 0) append_stream(line_, stream, options_.stream_width);
+  const std::size_t time_start = line_.size();
   append_time(record);
-  const std::size_t time_length = line_.size();
-  if (time_length < widths_[0]) line_.insert(0, widths_[0] - time_length, ' ');
+  const std::size_t time_length = line_.size() - time_start;
+  if (time_length < widths_[0]) line_.insert(time_start, widths_[0] - time_length, ' ');
   line_ += "  ";
   const auto numbers = other_numbers(record.slot);
   for (std::size_t column = 1; column < column_count; ++column) {

@@ -1,5 +1,6 @@
 // Printing records for people and programs: the jsonl, csv and table formats
-// of `vrrl dump` and `vrrl tail`.
+// of `vrrl dump` and `vrrl tail`, with a leading stream column for records of
+// a recording.
 #pragma once
 
 #include <array>
@@ -8,6 +9,7 @@
 #include <ostream>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "record_json.hpp"
@@ -30,6 +32,9 @@ struct PrintOptions {
   TimeFormat time = TimeFormat::ns;
   std::uint64_t time_origin_ns = 0;  // TimeFormat::relative counts from here (the first record)
   Wide64 wide = Wide64::as_number;   // jsonl: 64-bit fields as numbers or strings
+  // A recording: a first column (key) "stream"; for the table, at least this
+  // wide (its longest stream name). 0: a log, no stream column.
+  std::size_t stream_width = 0;
 };
 
 // Writes records one per line in one format. csv starts with a header row.
@@ -44,12 +49,13 @@ class RecordPrinter {
 
   // The csv header row or the table's column titles; nothing for jsonl.
   void print_header();
-  void print(const RecordValue& record);
+  // `stream` is printed when PrintOptions::stream_width is not 0.
+  void print(const RecordValue& record, std::string_view stream = {});
 
  private:
   static constexpr std::size_t column_count = 9;  // time .. epoch; "failure" is last and unpadded
   void append_time(const RecordValue& record);
-  void print_table_row(const RecordValue& record);
+  void print_table_row(const RecordValue& record, std::string_view stream);
 
   std::ostream& out_;
   const PrintOptions options_;

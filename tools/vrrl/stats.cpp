@@ -1,4 +1,4 @@
-// vrrl stats LOG: records per opcode, per tenant and per failure class, time
+// vrrl stats LOG|DIR: records per opcode, per tenant and per failure class, time
 // span, records per second; with --interval, records per interval and opcode.
 #include <algorithm>
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -52,6 +53,7 @@ struct Tally {
   std::map<std::uint32_t, std::uint64_t> per_opcode;
   std::map<std::uint32_t, std::uint64_t> per_tenant;
   std::map<FailureClass, std::uint64_t> per_failure_class;  // failures only
+  std::map<std::string_view, std::uint64_t> per_stream;     // a recording's streams (names live in the source)
   std::map<std::int64_t, Interval> intervals;               // by index from first_timestamp
 };
 
@@ -143,12 +145,17 @@ std::optional<double> records_per_second(const Tally& tally) {
   return static_cast<double>(tally.records) / (static_cast<double>(span_ns) / 1e9);
 }
 
-void print_text(const StatsOptions& options, const Tally& tally, std::uint64_t capacity,
+void print_text(const StatsOptions& options, const Tally& tally, const RecordSource& source,
                 std::optional<std::uint64_t> interval) {
-  std::cout << "log           " << options.log.string() << '\n';
+  std::cout << (source.is_recording() ? "recording     " : "log           ") << options.log.string() << '\n';
   std::cout << "records       " << tally.records;
   if (tally.records != tally.walked) std::cout << " selected of " << tally.walked;
-  std::cout << " (capacity " << capacity << ")\n";
+  if (source.is_recording()) {
+    std::cout << " (" << source.recording()->streams().size() << " streams, segment capacity " << source.capacity()
+              << ")\n";
+  } else {
+    std::cout << " (capacity " << source.capacity() << ")\n";
+  }
   if (tally.records == 0) {
     std::cout << "time span     -\n";
     return;
@@ -169,6 +176,10 @@ void print_text(const StatsOptions& options, const Tally& tally, std::uint64_t c
   const auto number = [](std::uint32_t value) { return std::to_string(value); };
   print_counts("per opcode", "opcode", tally.per_opcode, tally.records, number);
   print_counts("per tenant", "tenant_id", tally.per_tenant, tally.records, number);
+  if (source.is_recording()) {
+    print_counts("per stream", "stream", tally.per_stream, tally.records,
+                 [](std::string_view name) { return std::string(name); });
+  }
   if (tally.failures != 0) {
     print_counts("per failure class (failures only)", "failure_class", tally.per_failure_class, tally.records,
                  [](FailureClass value) { return std::string(to_string(value)); });
@@ -176,12 +187,12 @@ void print_text(const StatsOptions& options, const Tally& tally, std::uint64_t c
   if (interval) print_intervals(tally, *interval);
 }
 
-void print_json_stats(const StatsOptions& options, const Tally& tally, std::uint64_t capacity,
+void print_json_stats(const StatsOptions& options, const Tally& tally, const RecordSource& source,
                       std::optional<std::uint64_t> interval, const ReadReport& report) {
   const Wide64 wide = options.u64_as_string ? Wide64::as_string : Wide64::as_number;
   JsonObject out;
   out["log"] = options.log.string();
-  out["capacity"] = capacity;
+  out["capacity"] = source.capacity();
   out["records_in_log"] = tally.walked;
   out["records"] = tally.records;
   out["failures"] = tally.failures;
@@ -199,6 +210,9 @@ void print_json_stats(const StatsOptions& options, const Tally& tally, std::uint
   const auto same = [](std::uint32_t value) { return value; };
   out["per_opcode"] = rows(tally.per_opcode, "opcode", same);
   out["per_tenant"] = rows(tally.per_tenant, "tenant_id", same);
+  if (source.is_recording()) {
+    out["per_stream"] = rows(tally.per_stream, "stream", [](std::string_view name) { return std::string(name); });
+  }
   out["per_failure_class"] =
       rows(tally.per_failure_class, "failure_class", [](FailureClass value) { return std::string(to_string(value)); });
   if (interval) {
@@ -221,7 +235,7 @@ void print_json_stats(const StatsOptions& options, const Tally& tally, std::uint
     out["interval_ns"] = json_u64(*interval, wide);
     out["intervals"] = intervals;
   }
-  out["skipped"] = {{"bad_slots", report.bad_slots}, {"live", report.skipped_live}};
+  out["skipped"] = {{"bad_slots", report.bad_slots}, {"live", report.skipped_live}, {"lost", report.lost}};
   print_json(out);
 }
 
@@ -234,7 +248,8 @@ int run_stats(const StatsOptions& options) {
   RecordFilter filter(options.filters);
   std::optional<std::int64_t> lowest_interval;
   std::optional<std::int64_t> highest_interval;
-  const ReadReport report = source.read([&](const SourceRecord& source_record) {
+  const ReadReport report = source.read(
+      [&](const SourceRecord& source_record) {
     const RecordValue& record = source_record.value;
     const std::uint64_t timestamp = record.slot.timestamp_ns;
     ++tally.walked;
@@ -245,6 +260,7 @@ int run_stats(const StatsOptions& options) {
     tally.max_timestamp = std::max(tally.max_timestamp, timestamp);
     ++tally.per_opcode[record.slot.opcode];
     ++tally.per_tenant[record.slot.tenant_id];
+    if (!source_record.stream.empty()) ++tally.per_stream[source_record.stream];
     const bool failed = is_failure(record.failure);
     if (failed) {
       ++tally.failures;
@@ -266,11 +282,12 @@ int run_stats(const StatsOptions& options) {
       ++row.per_opcode[record.slot.opcode];
     }
     return true;
-  });
+      },
+      stream_names(options.filters));
   if (options.json) {
-    print_json_stats(options, tally, source.log().capacity(), interval, report);
+    print_json_stats(options, tally, source, interval, report);
   } else {
-    print_text(options, tally, source.log().capacity(), interval);
+    print_text(options, tally, source, interval);
   }
   return report_skipped("stats", report, options.log) ? exit_problems : exit_ok;
 }
@@ -287,10 +304,10 @@ Command add_stats_command(CLI::App& vrrl) {
       "from the first record of the log, per opcode.\n"
       "--json prints one object with these keys, in this order: log, capacity, records_in_log, records,\n"
       "failures, min_timestamp_ns, max_timestamp_ns, span_ns, records_per_second, per_opcode [{opcode,\n"
-      "records}], per_tenant [{tenant_id, records}], per_failure_class [{failure_class, records}], with\n"
-      "--interval interval_ns and intervals [{start_ns, records, failures, per_opcode {OPCODE: records}}],\n"
-      "skipped {bad_slots, live}.");
-  stats->add_option("LOG", options->log, "the log file")->required();
+      "records}], per_tenant [{tenant_id, records}], for a recording per_stream [{stream, records}],\n"
+      "per_failure_class [{failure_class, records}], with --interval interval_ns and intervals [{start_ns,\n"
+      "records, failures, per_opcode {OPCODE: records}}], skipped {bad_slots, live, lost}.");
+  stats->add_option("LOG", options->log, "the log file, or a recording directory")->required();
   stats->add_option("--interval", options->interval, "also count records per interval of this length, per opcode")
       ->check(duration_value())
       ->option_text("DURATION (e.g. 1ms, 250us, 1s)");

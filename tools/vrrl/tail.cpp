@@ -1,5 +1,6 @@
-// vrrl tail [-f] LOG: the newest records; with -f, keep printing records as
-// another process appends them, until SIGINT or SIGTERM.
+// vrrl tail [-f] LOG|DIR: the newest records; with -f, keep printing records
+// as another process appends them, until SIGINT or SIGTERM. A recording
+// directory is followed with RecordingFollower (its streams merged).
 //
 // What -f does when the log changes under it (docs/cli.md, "vrrl tail"):
 //   * the writer laps it: the overwritten records are counted on stderr;
@@ -22,9 +23,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <vrrl/follower.hpp>
+#include <vrrl/recording.hpp>
 #include <vrrl/ring_log.hpp>
 
 #include "command.hpp"
@@ -167,6 +171,10 @@ void check_path(FollowState& state, const std::filesystem::path& path) {
 }
 
 int follow(const TailOptions& options) {
+  if (!options.filters.streams.empty()) {
+    throw UsageError("--stream picks streams of a recording directory, and `" + options.log.string() +
+                     "` is a log file");
+  }
   install_signal_handlers();
   prepare_sigbus_message(options.log);
   FollowState state;
@@ -216,25 +224,120 @@ int follow(const TailOptions& options) {
   return exit_ok;
 }
 
+std::size_t stream_column_width(const std::vector<std::string>& streams) {
+  std::size_t width = std::string_view("stream").size();
+  for (const std::string& name : streams) width = std::max(width, name.size());
+  return width;
+}
+
+// tail -f DIR: a RecordingFollower merges the streams behind its watermark,
+// picks up new segments and streams, and counts what retention removed first.
+int follow_recording(const TailOptions& options) {
+  install_signal_handlers();
+  prepare_sigbus_message(options.log);
+  RecordingFollower follower(options.log);
+  const std::vector<std::string> wanted = stream_names(options.filters);
+  for (const std::string& name : wanted) {
+    const auto streams = follower.streams();
+    if (std::find(streams.begin(), streams.end(), name) == streams.end()) {
+      note("`" + options.log.string() + "` has no stream `" + name + "` yet; waiting for it");
+    }
+  }
+  const auto selected_stream = [&](std::string_view stream) {
+    return wanted.empty() || std::find(wanted.begin(), wanted.end(), stream) != wanted.end();
+  };
+  RecordFilter filter(options.filters);
+  const RecordValue wide_sample{.slot = {.timestamp_ns = 1'000'000'000'000'000'000}, .failure = {}};
+  RecordPrinter printer(std::cout,
+                        PrintOptions{.format = output_format_named(options.format),
+                                     .stream_width = stream_column_width(follower.streams())},
+                        std::span<const RecordValue>(&wide_sample, 1));
+  printer.print_header();
+
+  std::vector<FollowedRecord> batch;
+  std::uint64_t lost = 0;
+  const auto print_selected = [&](const FollowedRecord& followed) {
+    const RecordValue record{followed.slot, followed.evidence};
+    if (selected_stream(followed.stream) && filter.matches(record)) printer.print(record, followed.stream);
+  };
+  // What is there already: only the newest -n records of it are printed.
+  {
+    std::deque<FollowedRecord> newest;
+    const auto keep_newest = [&] {
+      for (FollowedRecord& record : batch) {
+        if (options.lines == 0) break;
+        if (newest.size() == options.lines) newest.pop_front();
+        newest.push_back(record);
+      }
+    };
+    for (;;) {  // in bounded batches, so a long recording is never held whole
+      batch.clear();
+      const RecordingPollResult result = follower.poll(batch, 4096);
+      lost += result.lost;
+      keep_newest();
+      if (result.delivered == 0) break;
+    }
+    // What the watermark holds back is there already too: release it, so -n
+    // counts from the true newest record.
+    batch.clear();
+    lost += follower.drain(batch).lost;
+    keep_newest();
+    for (const FollowedRecord& record : newest) print_selected(record);
+  }
+  while (stop_requested == 0) {
+    std::cout.flush();
+    if (lost != 0) {
+      note(std::to_string(lost) + " records lost (overwritten, never completed, or in a segment that was removed "
+                                  "before it could be read)");
+      lost = 0;
+    }
+    if (!std::cout) return exit_problems;  // main reports the failed write
+    sleep_between_polls();
+    batch.clear();
+    const RecordingPollResult result = follower.poll(batch);
+    for (const FollowedRecord& record : batch) print_selected(record);
+    lost += result.lost;
+    if (result.new_streams != 0) note(std::to_string(result.new_streams) + " new stream(s) in the recording");
+  }
+  // Stopping: what the watermark still holds is complete; print it.
+  batch.clear();
+  follower.drain(batch);
+  for (const FollowedRecord& record : batch) print_selected(record);
+  return exit_ok;
+}
+
 int run_tail(const TailOptions& options) {
-  if (options.follow) return follow(options);
+  std::error_code ignored;
+  const bool directory = std::filesystem::is_directory(options.log, ignored);
+  if (options.follow) return directory ? follow_recording(options) : follow(options);
 
   const RecordSource source = RecordSource::open(options.log);
-  std::deque<RecordValue> newest;
-  const ReadReport report = source.read([&](const SourceRecord& record) {
-    if (options.lines == 0) return false;
-    if (newest.size() == options.lines) newest.pop_front();
-    newest.push_back(record.value);
-    return true;
-  });
+  struct Newest {
+    RecordValue value;
+    std::string_view stream;
+  };
+  std::deque<Newest> newest;
+  const ReadReport report = source.read(
+      [&](const SourceRecord& record) {
+        if (options.lines == 0) return false;
+        if (newest.size() == options.lines) newest.pop_front();
+        newest.push_back({record.value, record.stream});
+        return true;
+      },
+      stream_names(options.filters));
   std::vector<RecordValue> records;
+  std::vector<std::string_view> streams;
   RecordFilter filter(options.filters);
-  for (const RecordValue& record : newest) {
-    if (filter.matches(record)) records.push_back(record);
+  for (const Newest& record : newest) {
+    if (!filter.matches(record.value)) continue;
+    records.push_back(record.value);
+    streams.push_back(record.stream);
   }
-  RecordPrinter printer(std::cout, PrintOptions{.format = output_format_named(options.format)}, records);
+  const std::size_t stream_width = source.is_recording() ? stream_column_width(source.recording()->streams()) : 0;
+  RecordPrinter printer(std::cout, PrintOptions{.format = output_format_named(options.format), .stream_width = stream_width},
+                        records);
   printer.print_header();
-  for (const RecordValue& record : records) printer.print(record);
+  for (std::size_t i = 0; i < records.size(); ++i) printer.print(records[i], streams[i]);
   return report_skipped("tail", report, options.log) ? exit_problems : exit_ok;
 }
 
@@ -247,8 +350,9 @@ Command add_tail_command(CLI::App& vrrl) {
       "With -f, keeps printing records as another process appends them, until SIGINT/SIGTERM (exit 0). It\n"
       "opens the log read-only and takes no lock, so it never blocks the writer. Records the writer overwrites\n"
       "before tail reads them are counted on stderr. When the path is replaced (rm + re-create, mv), tail says\n"
-      "so and follows the new log from its oldest record; when the log is truncated, it ends with exit 1.");
-  tail->add_option("LOG", options->log, "the log file")->required();
+      "so and follows the new log from its oldest record; when the log is truncated, it ends with exit 1.\n"
+      "A recording directory is followed as a whole: new segments and streams, streams merged by timestamp.");
+  tail->add_option("LOG", options->log, "the log file, or a recording directory (its streams merged)")->required();
   tail->add_flag("-f,--follow", options->follow, "keep following the log as it grows");
   tail->add_option("-n,--lines", options->lines,
                    "start with the newest N records of the log (counted before the filters)")

@@ -1,13 +1,18 @@
-// vrrl verify LOG: check a log byte by byte and list every problem found.
+// vrrl verify LOG|DIR: check a log byte by byte (or every segment of a
+// recording, and the recording's layout) and list every problem found.
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
 
 #include <vrrl/ring_log.hpp>
 
 #include "command.hpp"
 #include "json_output.hpp"
 #include "log_check.hpp"
+#include "recording_check.hpp"
 
 namespace vrrl::cli {
 namespace {
@@ -17,13 +22,10 @@ struct VerifyOptions {
   bool json = false;
 };
 
+JsonObject findings_json(const std::vector<Finding>& findings);
+
 void print_json_report(const VerifyOptions& options, const LogCheck& check, bool locked) {
-  JsonObject findings = JsonObject::array();
-  for (const Finding& finding : check.findings) {
-    findings.push_back({{"severity", finding.severity == Finding::Severity::problem ? "problem" : "note"},
-                        {"slot", finding.slot ? JsonObject(*finding.slot) : JsonObject()},
-                        {"message", finding.message}});
-  }
+  const JsonObject findings = findings_json(check.findings);
   JsonObject out;
   out["log"] = options.log.string();
   out["clean"] = check.clean();
@@ -43,7 +45,72 @@ void print_json_report(const VerifyOptions& options, const LogCheck& check, bool
   print_json(out);
 }
 
+JsonObject findings_json(const std::vector<Finding>& findings) {
+  JsonObject list = JsonObject::array();
+  for (const Finding& finding : findings) {
+    list.push_back({{"severity", finding.severity == Finding::Severity::problem ? "problem" : "note"},
+                    {"slot", finding.slot ? JsonObject(*finding.slot) : JsonObject()},
+                    {"message", finding.message}});
+  }
+  return list;
+}
+
+void print_finding(const Finding& finding, const std::string& where) {
+  std::cout << (finding.severity == Finding::Severity::problem ? "problem: " : "note: ") << where;
+  if (finding.slot) std::cout << "slot " << *finding.slot << ": ";
+  std::cout << finding.message << '\n';
+}
+
+// A recording directory: the recording's own findings, then each segment's.
+int verify_recording(const VerifyOptions& options) {
+  const RecordingCheck check = check_recording(options.log);
+  const std::string dir = options.log.string();
+  std::uint64_t records = 0;
+  for (const SegmentCheck& segment : check.segments) records += segment.check.records;
+  if (options.json) {
+    JsonObject segments = JsonObject::array();
+    for (const SegmentCheck& segment : check.segments) {
+      segments.push_back({{"segment", segment.segment.string()},
+                          {"clean", segment.check.clean()},
+                          {"problems", segment.check.problems},
+                          {"records", segment.check.records},
+                          {"findings", findings_json(segment.check.findings)}});
+    }
+    JsonObject out;
+    out["recording"] = dir;
+    out["clean"] = check.clean();
+    out["problems"] = check.problems;
+    out["is_recording"] = check.is_recording;
+    out["streams"] = check.streams;
+    out["records"] = records;
+    out["findings"] = findings_json(check.findings);
+    out["segments"] = segments;
+    print_json(out);
+    return check.clean() ? exit_ok : exit_problems;
+  }
+  for (const Finding& finding : check.findings) print_finding(finding, "");
+  for (const SegmentCheck& segment : check.segments) {
+    for (const Finding& finding : segment.check.findings) print_finding(finding, segment.segment.string() + ": ");
+    if (segment.check.unlisted != 0) {
+      std::cout << "(" << segment.check.unlisted << " more findings in " << segment.segment.string()
+                << " not listed)\n";
+    }
+  }
+  if (check.is_recording) {
+    std::cout << dir << ": " << check.streams << " streams, " << check.segments.size() << " segments checked: "
+              << records << " records\n";
+  }
+  if (check.clean()) {
+    std::cout << dir << ": clean\n";
+    return exit_ok;
+  }
+  std::cout << dir << ": " << check.problems << (check.problems == 1 ? " problem" : " problems") << " found\n";
+  return exit_problems;
+}
+
 int run_verify(const VerifyOptions& options) {
+  std::error_code ignored;
+  if (std::filesystem::is_directory(options.log, ignored)) return verify_recording(options);
   const LogCheck check = check_log(options.log);
   const std::string log = options.log.string();
 
@@ -60,11 +127,7 @@ int run_verify(const VerifyOptions& options) {
     print_json_report(options, check, locked);
     return check.clean() ? exit_ok : exit_problems;
   }
-  for (const Finding& finding : check.findings) {
-    std::cout << (finding.severity == Finding::Severity::problem ? "problem: " : "note: ");
-    if (finding.slot) std::cout << "slot " << *finding.slot << ": ";
-    std::cout << finding.message << '\n';
-  }
+  for (const Finding& finding : check.findings) print_finding(finding, "");
   if (check.unlisted != 0) std::cout << "(" << check.unlisted << " more findings not listed)\n";
   if (locked) std::cout << "note: a writer holds the log open; this is a snapshot of a moving log\n";
 
@@ -96,8 +159,12 @@ Command add_verify_command(CLI::App& vrrl) {
       "summary. Reads the file with plain reads, so truncated and foreign files are examined too.\n"
       "--json prints one object with these keys, in this order: log, clean, problems, header_valid, capacity,\n"
       "flags, multi_producer, slots_checked, records, empty_slots, bad_magic_slots, timestamps_backwards,\n"
-      "locked_by_writer, findings [{severity, slot, message}], unlisted_findings.");
-  verify->add_option("LOG", options->log, "the log file (need not be a valid log)")->required();
+      "locked_by_writer, findings [{severity, slot, message}], unlisted_findings. For a recording directory:\n"
+      "recording, clean, problems, is_recording, streams, records, findings (the recording's), segments\n"
+      "[{segment, clean, problems, records, findings}]. A directory gets the recording's checks (gaps\n"
+      "between segments, foreign files, damaged segments, dropped appends as a note), then each segment's.");
+  verify->add_option("LOG", options->log, "the log file (need not be a valid log), or a recording directory")
+      ->required();
   verify->add_flag("--json", options->json, "one JSON object on one line instead of the text report (keys below)");
   return {verify, [options] { return run_verify(*options); }};
 }
