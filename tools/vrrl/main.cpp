@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   using namespace vrrl::cli;
 
-  CLI::App vrrl{"Inspect, check, follow, compare, export and build VRRL ring logs (the files vrrl::RingLog writes).",
+  CLI::App vrrl{"Inspect, check, follow, compare, export and build VRRL ring logs and recordings (what vrrl::RingLog and vrrl::Recording write).",
                 "vrrl"};
   vrrl.set_version_flag("--version", "vrrl " + std::string(vrrl::version) +
                                          " (reads VRRL format versions 1 and 2; import creates version " +

@@ -57,6 +57,7 @@ ReadReport RecordSource::read_log(const RecordVisitor& visit) const {
   if (!snapshot.bad_slots.empty()) report.first_bad_slot = snapshot.bad_slots.front();
   report.skipped_live = snapshot.overwritten;
   report.stale_records = snapshot.stale_records;
+  report.implausible_cursor = snapshot.implausible_cursor;
   report.v2 = log_->format() == Format::v2;
   return report;
 }
@@ -102,6 +103,12 @@ ReadReport RecordSource::read_recording(const RecordVisitor& visit, const std::v
 }
 
 bool report_skipped(std::string_view command, const ReadReport& report, const std::filesystem::path& path) {
+  if (report.implausible_cursor) {
+    std::cout.flush();
+    std::cerr << "vrrl " << command << ": note: the header cursor is implausible (at or above 2^61): the header "
+              << "is damaged, so the records were read in slot order from cursor % capacity, as a writer reopening "
+              << "the log would count them. `vrrl verify " << path.string() << "` reports it\n";
+  }
   if (report.bad_slots == 0 && report.skipped_live == 0 && report.stale_records == 0 && report.lost == 0) {
     return false;
   }

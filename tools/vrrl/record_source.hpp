@@ -41,6 +41,7 @@ struct ReadReport {
   std::string first_bad_segment;                // a recording: the segment holding it
   std::uint64_t skipped_live = 0;               // overwritten or being written while read
   std::uint64_t stale_records = 0;              // v2: whole records of an older lap, stepped over
+  bool implausible_cursor = false;              // a log's header cursor is >= 2^61 (damage); read from cursor % capacity
   bool v2 = false;                              // bad slots are commit words that check for no nearby sequence
   std::uint64_t lost = 0;                       // a recording: sequences not in it (gaps, removed segments,
                                                 // appends a killed writer never completed)
