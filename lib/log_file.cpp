@@ -158,7 +158,18 @@ std::unique_ptr<LogFile> LogFile::open_writer(const std::filesystem::path& path,
                  "another process created and removed the file while this one opened it; retry");
 }
 
-std::unique_ptr<LogFile> LogFile::open_reader(const std::filesystem::path& path) {
+std::unique_ptr<LogFile> LogFile::create_writer(const std::filesystem::path& path, std::uint64_t capacity,
+                                                std::uint64_t cursor, const OpenOptions& options) {
+  validate_capacity(capacity, path, "requested");
+  std::optional<CreatedLog> created = create_log(path, capacity, options.format, cursor);
+  if (!created) {
+    throw io_error("create", path, "link into place", EEXIST,
+                   "a file with this name exists already; it is not the one this writer meant to create");
+  }
+  return map_existing(path, std::move(created->file), std::move(created->lock), Access::read_write, options);
+}
+
+std::unique_ptr<LogFile> LogFile::open_reader(const std::filesystem::path& path, bool populate) {
   FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!file.valid()) {
     const int error = errno;
@@ -168,7 +179,7 @@ std::unique_ptr<LogFile> LogFile::open_reader(const std::filesystem::path& path)
                                      "vrrl::RingLog::open)"
                                    : std::string{});
   }
-  return map_existing(path, std::move(file), WriterLock{}, Access::read_only, OpenOptions{});
+  return map_existing(path, std::move(file), WriterLock{}, Access::read_only, OpenOptions{.prefault = populate});
 }
 
 std::unique_ptr<LogFile> LogFile::map_existing(const std::filesystem::path& path, FileDescriptor file,

@@ -42,4 +42,11 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// How many entries `directory` holds (to check that nothing was left behind).
+inline std::size_t entries_in(const std::filesystem::path& directory) {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(directory)) ++count;
+  return count;
+}
+
 }  // namespace vrrl::test
