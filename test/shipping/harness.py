@@ -290,15 +290,25 @@ class JetStreamClient:
     def create_stream(self, config):
         return self.api(f"STREAM.CREATE.{config['name']}", config)
 
-    def stored_messages(self, name):
-        """Every message in the stream, in stream order: (sequence, headers dict, payload bytes)."""
-        state = self.stream_info(name)["state"]
+    def stored_messages(self, name, timeout=60):
+        """Every message in the stream, in stream order: (sequence, headers dict, payload bytes). Read with
+        STREAM.MSG.GET next_by_subj, which only the stream leader answers (STREAM.INFO may come from a
+        restarted node's stale copy); "not available" (no leader known yet) is retried."""
         messages = []
-        for sequence in range(state["first_seq"], state["last_seq"] + 1):
-            reply = self.api(f"STREAM.MSG.GET.{name}", {"seq": sequence})
-            if "error" in reply:
-                continue  # deleted
+        sequence = 1
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self.api(f"STREAM.MSG.GET.{name}", {"seq": sequence, "next_by_subj": ">"})
+            error = reply.get("error")
+            if error and error.get("err_code") == 10037:
+                break  # no message at or after `sequence`
+            if error:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"reading stream {name} at {sequence}: {error}")
+                time.sleep(0.2)
+                continue
             message = reply["message"]
+            sequence = message["seq"] + 1
             headers = {}
             for line in base64.b64decode(message.get("hdrs", "")).decode().split("\r\n")[1:]:
                 if ": " in line:

@@ -21,8 +21,8 @@
 // restarts the delivery at expected_, where the service may place it on a
 // replica that has caught up.
 //
-// Bounded: `through` is the leader's last sequence when the read began, so a
-// stream that keeps growing does not keep the read going.
+// Bounded: `through` is the leader's last selected sequence when the read
+// began, so a stream that keeps growing does not keep the read going.
 //
 // With `since`: the start is found on the leader by bisection on the time each
 // message was stored (JetStream assigns it as it stores, so it grows with the

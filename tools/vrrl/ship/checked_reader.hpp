@@ -8,13 +8,14 @@
 // node that was restarted and is still catching up holds only part of the
 // stream: its consumer delivers what it holds and reports nothing pending, so
 // a pull that trusts it ends early, or skips a message, and reports no loss.
-// The stream leader (JetStream's `STREAM.INFO` and `STREAM.MSG.GET` answer
-// from it) is the authority on what the stream holds.
+// The stream leader (JetStream's `STREAM.MSG.GET` is answered by it alone)
+// is the authority on what the stream holds.
 //
 // The protocol (the proof is beside the code in checked_reader.cpp):
 //   * The read covers the stream's sequences from `start` (the first, or the
 //     first stored at or after `since`, found on the leader) through `through`
-//     (the leader's last sequence when the read began).
+//     (the sequence of the last selected message on the leader when the read
+//     began).
 //   * The delivery's messages are passed on in sequence order; one at or
 //     below a sequence already passed on is dropped.
 //   * Before a message is passed on past a stretch of sequences nobody has
@@ -59,7 +60,7 @@ class ReplicaDelivery {
 class StreamLeader {
  public:
   virtual ~StreamLeader() = default;
-  // The stream's last sequence now (0: the stream has never held a message).
+  // The sequence of the last message the read selects, now (0: none).
   [[nodiscard]] virtual std::uint64_t last_sequence() = 0;
   // The first message at or after `sequence` that the read selects (its
   // subject filter), or nullopt when there is none.

@@ -602,9 +602,12 @@ std::optional<std::vector<std::byte>> base64_decode(const std::string& text) {
   return bytes;
 }
 
-// The stream leader's answers, over the JetStream API: `STREAM.INFO` and
-// `STREAM.MSG.GET` (with next_by_subj) are answered by the leader, whatever
-// node the client is connected to.
+// The stream leader's answers, over the JetStream API's `STREAM.MSG.GET`
+// (next_by_subj, last_by_subj): in a cluster only the stream leader answers
+// it, whatever node the client is connected to, and a member that knows of
+// no leader says "not available" (retried). `STREAM.INFO` is not used for the
+// end: a member that has just restarted and knows of no leader answers it
+// from its own, stale, copy (nats-server 2.9, jsStreamInfoRequest).
 class LeaderReads final : public StreamLeader {
  public:
   LeaderReads(const Connection& connection, std::string stream, std::string filter, std::chrono::seconds max_outage)
@@ -615,26 +618,24 @@ class LeaderReads final : public StreamLeader {
         max_outage_(max_outage) {}
 
   std::uint64_t last_sequence() override {
-    const auto deadline = Clock::now() + max_outage_;
-    std::string last_error;
-    while (true) {
-      jsStreamInfo* raw = nullptr;
-      jsErrCode code = static_cast<jsErrCode>(0);
-      const natsStatus status = js_GetStreamInfo(&raw, connection_.js(), stream_.c_str(), nullptr, &code);
-      StreamInfoHandle info(raw);
-      if (status == NATS_OK) return info->State.LastSeq;
-      last_error = library_error(status, connection_.secrets());
-      if (!is_transient(status, code)) {
-        throw Failure("cannot look up stream " + stream_ + " (" + last_error + ")",
-                      "check that the server runs with JetStream enabled and the user may use $JS.API.>");
-      }
-      wait_or_give_up(deadline, last_error);
+    if (const std::optional<StoredMessage> last = get({{"last_by_subj", filter_}}, "its last message")) {
+      return last->stream_sequence;
     }
+    if (filter_ != ">") return 0;  // the filter selects nothing in the stream
+    // For ">" the server looks only at the stream's last sequence, which may
+    // have been deleted: then take the stream's own count.
+    return stream_info_last_sequence();
   }
 
   std::optional<StoredMessage> first_at_or_after(std::uint64_t sequence) override {
-    const std::string request =
-        nlohmann::json{{"seq", sequence}, {"next_by_subj", filter_}}.dump();
+    return get({{"seq", sequence}, {"next_by_subj", filter_}}, "from sequence " + std::to_string(sequence));
+  }
+
+ private:
+  // One STREAM.MSG.GET, retried while the leader cannot answer (an election,
+  // a reconnect) up to the outage limit; nullopt when there is no such message.
+  std::optional<StoredMessage> get(const nlohmann::json& request_json, const std::string& what) {
+    const std::string request = request_json.dump();
     const auto deadline = Clock::now() + max_outage_;
     while (true) {
       natsMsg* raw = nullptr;
@@ -656,9 +657,11 @@ class LeaderReads final : public StreamLeader {
         const int error_code = error.value("err_code", 0);
         if (error_code == JSNoMessageFoundErr) return std::nullopt;
         last_error = connection_.secrets().redact(error.value("description", "no description"));
+        if (error_code == JSStreamNotFoundErr) {
+          throw Failure("stream " + stream_ + " no longer exists on the NATS server", "pull from an existing stream");
+        }
         if (code != 503 && error_code != JSClusterNotAvailErr && error_code != JSStreamOfflineErr) {
-          throw Failure("cannot read stream " + stream_ + " from sequence " + std::to_string(sequence) + " (" +
-                            last_error + ")",
+          throw Failure("cannot read stream " + stream_ + " " + what + " (" + last_error + ")",
                         "check that the user may read the stream ($JS.API.STREAM.MSG.GET." + stream_ + ")");
         }
       } else if (is_transient(status, static_cast<jsErrCode>(0))) {
@@ -671,7 +674,23 @@ class LeaderReads final : public StreamLeader {
     }
   }
 
- private:
+  std::uint64_t stream_info_last_sequence() {
+    const auto deadline = Clock::now() + max_outage_;
+    while (true) {
+      jsStreamInfo* raw = nullptr;
+      jsErrCode code = static_cast<jsErrCode>(0);
+      const natsStatus status = js_GetStreamInfo(&raw, connection_.js(), stream_.c_str(), nullptr, &code);
+      StreamInfoHandle info(raw);
+      if (status == NATS_OK) return info->State.LastSeq;
+      const std::string last_error = library_error(status, connection_.secrets());
+      if (!is_transient(status, code)) {
+        throw Failure("cannot look up stream " + stream_ + " (" + last_error + ")",
+                      "check that the server runs with JetStream enabled and the user may use $JS.API.>");
+      }
+      wait_or_give_up(deadline, last_error);
+    }
+  }
+
   StoredMessage stored(const nlohmann::json& message) const {
     StoredMessage out;
     out.stream_sequence = message.value("seq", std::uint64_t{0});
@@ -773,14 +792,13 @@ class ConsumerDelivery final : public ReplicaDelivery {
 
 // Reads a stream, one subject filter after the other, each through a
 // CheckedReader over an ordered consumer and the stream leader, up to the
-// stream's last sequence when the reader was opened.
+// filter's last message on the leader when its read begins.
 class NatsReader final : public StreamReader {
  public:
   NatsReader(const NatsSettings& settings, const ReadRequest& request)
       : request_(request), max_outage_(settings.max_outage) {
     connection_ = std::make_unique<Connection>(settings, "vrrl pull", nullptr);
     filters_ = filters_for(request);
-    through_ = LeaderReads(*connection_, request_.stream, ">", max_outage_).last_sequence();
   }
 
   std::optional<StoredMessage> next() override {
@@ -790,7 +808,8 @@ class NatsReader final : public StreamReader {
         const std::string& filter = filters_[next_filter_++];
         delivery_ = std::make_unique<ConsumerDelivery>(*connection_, request_.stream, filter, max_outage_);
         leader_ = std::make_unique<LeaderReads>(*connection_, request_.stream, filter, max_outage_);
-        reader_ = std::make_unique<CheckedReader>(*delivery_, *leader_, through_, request_.since_ns);
+        // The end of this filter's read: its last message on the leader now.
+        reader_ = std::make_unique<CheckedReader>(*delivery_, *leader_, leader_->last_sequence(), request_.since_ns);
       }
       if (std::optional<StoredMessage> message = reader_->next()) return message;
       note_replica_behind(filters_[next_filter_ - 1], reader_->stats());
@@ -847,7 +866,6 @@ class NatsReader final : public StreamReader {
   const std::chrono::seconds max_outage_;
   std::unique_ptr<Connection> connection_;
   std::vector<std::string> filters_;
-  std::uint64_t through_ = 0;
   std::size_t next_filter_ = 0;
   // Declared after connection_: destroyed first (the consumer before the connection).
   std::unique_ptr<ConsumerDelivery> delivery_;
