@@ -265,9 +265,17 @@ bool FollowState::next_segment_used(const FollowedStream& stream, std::uint64_t 
   try {
     const std::optional<SegmentHeader> header =
         read_segment_header({first, stream.directory / segment_file_name(first)}, capacity_);
-    return header && header->cursor > first;
+    if (header) return header->cursor > first;
+    // Not there: a gap may follow (segments removed, or StreamWriter::skip
+    // made none); a later segment holding records tells just as well.
+    for (const SegmentFile& later : list_stream(stream.directory, "follow").segments) {
+      if (later.first <= first) continue;
+      const std::optional<SegmentHeader> found = read_segment_header(later, capacity_);
+      if (found && found->cursor > later.first) return true;
+    }
+    return false;
   } catch (const Error&) {
-    return false;  // damaged: open_segment reports it when we get there
+    return false;  // damaged, or not listable: open_segment reports it when we get there
   }
 }
 

@@ -630,6 +630,98 @@ void StreamWriter::roll() noexcept {
   enter_scratch();
 }
 
+void StreamWriter::skip_within(std::uint64_t target) noexcept {
+  // Every skipped slot reads as empty: a recycled or reopened segment may
+  // hold an older record past its cursor, which the new cursor must not
+  // bring back. Relaxed stores: publish_cursor's release orders them before
+  // the cursor for any reader that loads it with acquire.
+  const std::uint64_t end_slot = target - hot_.lap_start;
+  for (std::uint64_t slot = hot_.next_slot; slot < end_slot; ++slot) {
+    detail::atomic_word<std::uint32_t>(hot_.records + slot * format::record_bytes + format::record_offset::magic)
+        .store(format::empty_record_magic, std::memory_order_relaxed);
+  }
+  detail::publish_cursor(hot_.header_cursor, target);
+  hot_.next_slot = end_slot;
+}
+
+// The skip never leaves the stream in a state a killed writer could not
+// leave: the segment holding the last skipped sequence is made (or taken)
+// first, with the cursor at its first sequence (a reader sees it as
+// prepared ahead); then the current segment's cursor moves to its end (a
+// full segment with empty slots: lost), and only then the new segment's.
+// A kill between the steps leaves a prefix of the skip.
+void StreamWriter::skip(std::uint64_t count) {
+  if (!state_ || count == 0) return;
+  const std::uint64_t capacity = state_->capacity;
+  const std::uint64_t from = appended();
+  if (count > format::max_cursor - from) {
+    throw detail::problem(ErrorKind::capacity_overflow, "skip", state_->directory,
+                          "skipping " + std::to_string(count) + " sequences after " + std::to_string(from) +
+                              " would take the count of stream `" + state_->name +
+                              "` past format::max_cursor (2^61)",
+                          "skip what was really lost: a count this large is damage, not a loss");
+  }
+  const std::uint64_t target = from + count;
+  const std::uint64_t holder = (target - 1) - (target - 1) % capacity;  // the segment of the last skipped sequence
+  if (current_ != nullptr && holder == current_->first) {
+    skip_within(target);
+    if (hot_.next_slot == capacity) roll();
+    return;
+  }
+
+  // The skip leaves the current segment, or (dropping) starts where it ended.
+  const std::uint64_t next = current_ != nullptr ? current_->first + capacity : from;
+  detail::Segment* into = nullptr;
+  if (holder == next) {
+    // The segment prepared ahead, waited for as a roll waits (nothing changed yet if it never comes).
+    core_->wake();
+    const auto deadline = std::chrono::steady_clock::now() + core_->options().roll_timeout;
+    for (unsigned attempt = 0;; ++attempt) {
+      // Acquire: as take_prepared.
+      into = state_->prepared.exchange(nullptr, std::memory_order_acquire);
+      if (into != nullptr) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw detail::problem(ErrorKind::io, "skip", state_->directory,
+                              "no segment of stream `" + state_->name + "` was ready within the roll timeout",
+                              "check the recording's last_error() (a full disk?) and skip again");
+      }
+      detail::nap(attempt);
+    }
+  } else {
+    // Segments [next, holder) would hold skipped sequences only: they are
+    // never made (a gap), and the one prepared at `next` is deleted.
+    const std::lock_guard preparing(state_->prepare_mutex);
+    std::unique_ptr<detail::Segment> made =
+        detail::create_segment(state_->directory, holder, capacity, core_->options().prefault);
+    // Acquire: the background thread's segment is complete before we unmap it.
+    if (detail::Segment* ahead = state_->prepared.exchange(nullptr, std::memory_order_acquire)) {
+      const std::filesystem::path unused = ahead->file->path();
+      delete ahead;
+      ::unlink(unused.c_str());  // empty: were the unlink lost, it reads as a segment prepared ahead
+    }
+    state_->next_first = holder + capacity;
+    into = made.release();
+  }
+
+  if (current_ != nullptr) {
+    skip_within(next);
+    resume_count_ = next;
+    state_->current.store(nullptr, std::memory_order_relaxed);
+    state_->push_retired(std::exchange(current_, nullptr));
+  } else {
+    dropped_ += hot_.next_slot;  // the scratch lap's appends so far were dropped
+    state_->dropped.store(dropped_, std::memory_order_relaxed);
+  }
+  current_ = into;
+  hot_ = into->state;
+  // Release: as take_prepared.
+  state_->current.store(into, std::memory_order_release);
+  ++rolls_;
+  skip_within(target);
+  core_->wake();
+  if (hot_.next_slot == capacity) roll();
+}
+
 void StreamWriter::sync() {
   if (!state_) return;
   std::optional<Error> first_failure;

@@ -198,6 +198,23 @@ class VRRL_EXPORT alignas(64) StreamWriter {
     if (detail::append_record(hot_, slot, evidence)) roll();
   }
 
+  // Moves the stream on by `count` sequences that hold no record, for a
+  // writer that copies a stream which lost records before it got them (vrrl
+  // pull rebuilding a shipped stream): readers count them in
+  // RecordingReport::lost, never as records. Not for the hot path. Each
+  // skipped slot of a segment that also holds records (or will: the one
+  // holding the last skipped sequence) is left empty, as an append that
+  // never completed; segments that would hold only skipped sequences are
+  // never created, so a long skip is a gap between segments (which
+  // RecordingReader::open under Recovery::strict refuses, as any gap). Then
+  // appends continue at the new count; a skip that fills a segment rolls as
+  // an append that fills it would. Errors, with nothing skipped: the count
+  // would pass format::max_cursor -> capacity_overflow; creating the segment
+  // that holds the last skipped sequence fails -> io; the writer is
+  // dropping (see the top of this file) and no segment is ready within
+  // roll_timeout -> io.
+  void skip(std::uint64_t count);
+
   // msync(MS_SYNC) of the current segment and of any full segment the
   // background thread has not closed yet (and then retain_segments applied to
   // them): when it returns, every record appended before the call is on
@@ -206,7 +223,8 @@ class VRRL_EXPORT alignas(64) StreamWriter {
   // an msync fails (see RingLog::sync: no retry).
   void sync();
 
-  // Records stored over the stream's lifetime: the next record's sequence.
+  // The next record's sequence: records stored over the stream's lifetime,
+  // plus the sequences skip() passed over.
   [[nodiscard]] std::uint64_t appended() const noexcept;
   // Appends dropped because no segment was ready, over the stream's lifetime.
   [[nodiscard]] std::uint64_t dropped() const noexcept;
@@ -222,6 +240,8 @@ class VRRL_EXPORT alignas(64) StreamWriter {
   // Out of line, noexcept: the segment (or the scratch buffer) is full.
   void roll() noexcept;
   bool take_prepared() noexcept;
+  // skip(): the cleared slots and new cursor of the current segment.
+  void skip_within(std::uint64_t target) noexcept;
   bool wait_for_prepared() noexcept;
   void enter_scratch() noexcept;
   void close() noexcept;
