@@ -79,17 +79,32 @@ def nats_server_binary():
 
 
 class NatsServer:
-    """One nats-server. `cluster` is (cluster_port, [route ports]) for a cluster node."""
+    """One nats-server. `cluster` is (cluster_port, [route ports]) for a cluster node; `ports` is (client port,
+    monitoring port), free ones when not given.
 
-    def __init__(self, directory, name, cluster=None, token=None, users=None, tls=None):
+    Ports are picked free and released before the server binds them, so another process (a test running in
+    parallel) may take one in between: a first start that fails to bind is retried on new ports (a cluster is
+    restarted whole by start_cluster)."""
+
+    def __init__(self, directory, name, cluster=None, token=None, users=None, tls=None, ports=None):
         self.dir = os.path.join(directory, name)
         os.makedirs(self.dir, exist_ok=True)
         self.name = name
-        self.port, self.http_port = free_ports(2)
+        self.cluster = cluster
         self.token = token
+        self.users = users
         self.tls = tls
+        self.port, self.http_port = ports or free_ports(2)
+        self.config = os.path.join(self.dir, "nats.conf")
+        self._write_config()
+        self.process = None
+        self.started_once = False
+        servers.append(self)
+        self.start()
+
+    def _write_config(self):
         lines = [
-            f'server_name: "{name}"',
+            f'server_name: "{self.name}"',
             f"listen: 127.0.0.1:{self.port}",
             f"http: 127.0.0.1:{self.http_port}",
             "jetstream {",
@@ -98,26 +113,26 @@ class NatsServer:
             "  max_file_store: 1GB",
             "}",
         ]
-        if cluster:
-            cluster_port, routes = cluster
+        if self.cluster:
+            cluster_port, routes = self.cluster
             lines += ["cluster {", '  name: "vrrl-test"', f"  listen: 127.0.0.1:{cluster_port}", "  routes: ["]
             lines += [f"    nats-route://127.0.0.1:{port}" for port in routes]
             lines += ["  ]", "}"]
-        if token:
-            lines += ["authorization {", f'  token: "{token}"', "}"]
-        if users:
+        if self.token:
+            lines += ["authorization {", f'  token: "{self.token}"', "}"]
+        if self.users:
             lines += ["authorization {", "  users: ["]
-            lines += [f'    {{user: "{user}", password: "{password}"}}' for user, password in users]
+            lines += [f'    {{user: "{user}", password: "{password}"}}' for user, password in self.users]
             lines += ["  ]", "}"]
-        if tls:
-            cert, key = tls
+        if self.tls:
+            cert, key = self.tls
             lines += ["tls {", f'  cert_file: "{cert}"', f'  key_file: "{key}"', "  timeout: 5", "}"]
-        self.config = os.path.join(self.dir, "nats.conf")
         with open(self.config, "w") as out:
             out.write("\n".join(lines) + "\n")
-        self.process = None
-        servers.append(self)
-        self.start()
+
+    def bind_failed(self):
+        """The server exited because a port it was given is taken."""
+        return self.process.poll() is not None and "address already in use" in self.log_tail(5)
 
     @property
     def url(self):
@@ -140,11 +155,27 @@ class NatsServer:
             return False
 
     def wait_ready(self, timeout=60):
-        wait_for(self.healthy, f"nats-server {self.name} to report healthy", timeout)
+        for attempt in range(3):
+            try:
+                wait_for(self.healthy, f"nats-server {self.name} to report healthy", timeout)
+                self.started_once = True
+                return
+            except AssertionError:
+                # Only a single server's first start moves: a restart must keep its URL, a cluster node
+                # its place in the others' routes (start_cluster restarts the whole cluster instead).
+                if self.started_once or self.cluster or attempt == 2 or not self.bind_failed():
+                    raise
+            self.port, self.http_port = free_ports(2)
+            self._write_config()
+            self.start()
 
     def kill(self):
         os.kill(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
+
+    def kill_if_running(self):
+        if self.process.poll() is None:
+            self.kill()
 
     def stop(self):
         if self.process.poll() is None:
@@ -183,13 +214,26 @@ class NatsServer:
 
 
 def start_cluster(directory, size=3, **options):
-    """`size` nodes routed to each other; returns them once each is healthy."""
-    cluster_ports = free_ports(size)
-    nodes = [NatsServer(directory, f"n{i + 1}", cluster=(cluster_ports[i], [p for p in cluster_ports if p != cluster_ports[i]]),
-                        **options) for i in range(size)]
-    for node in nodes:
-        node.wait_ready()
-    return nodes
+    """`size` nodes routed to each other; returns them once each is healthy. Every port of the cluster is picked
+    in one go (no two alike); if one was taken before its node could bind it, the cluster starts again on new
+    ports (at most 3 times)."""
+    for attempt in range(3):
+        ports = free_ports(3 * size)
+        cluster_ports = ports[:size]
+        nodes = [NatsServer(directory, f"n{i + 1}", ports=(ports[size + 2 * i], ports[size + 2 * i + 1]),
+                            cluster=(cluster_ports[i], [p for p in cluster_ports if p != cluster_ports[i]]), **options)
+                 for i in range(size)]
+        try:
+            for node in nodes:
+                node.wait_ready()
+            return nodes
+        except AssertionError:
+            if attempt == 2 or not any(node.bind_failed() for node in nodes):
+                raise
+            for node in nodes:
+                node.kill_if_running()
+                servers.remove(node)
+                shutil.rmtree(node.dir, ignore_errors=True)
 
 
 def make_certificates(directory):

@@ -6,8 +6,9 @@ Every server listens on 127.0.0.1 on free ports with its JetStream store in a te
 process is killed by its PID when the case ends, also on failure (harness.py). Waits are on conditions
 (the cursor file, the writer's exit) with deadlines, never sleeps standing in for synchronisation.
 Each case checks: shipped + reported lost == appended, no duplicate in the stream (read back message by
-message, independently of vrrl pull), every record byte for byte, and that the pulled log dumps exactly
-like the source. Exits 77 (skipped) only when nats-server is not installed.
+message, independently of vrrl pull), every record byte for byte, and that the recording vrrl pull rebuilds
+dumps exactly like the source (`vrrl dump` JSONL lines: per stream, and merged for a recording source), with
+the lost sequences counted as lost by its reader. Exits 77 (skipped) only when nats-server is not installed.
 
 Environment: VRRL (the vrrl binary), SHIP_WRITER (test/shipping/ship_writer); VRRL_TEST_KEEP=1 keeps the
 temporary directory (logs, server logs, the shipper's output) for a look afterwards.
@@ -93,19 +94,62 @@ def pull(servers, out_dir, *args, expect=0, **options):
 
 def pulled_tally(result, name):
     """(written, lost, missing, duplicates) from vrrl pull's line for SOURCE:name."""
-    match = re.search(rf"^vrrl pull: {re.escape(SOURCE)}:{re.escape(name)}: (\d+) records written .* (\d+) lost "
-                      rf"before shipping, (\d+) missing from the stream, (\d+) duplicates dropped$",
-                      result.stdout, re.MULTILINE)
+    match = re.search(rf"^vrrl pull: {re.escape(SOURCE)}:{re.escape(name)}: (\d+) records written to stream "
+                      rf"{re.escape(pulled_name(name))} .* (\d+) lost before shipping, (\d+) missing from the stream, "
+                      rf"(\d+) duplicates dropped$", result.stdout, re.MULTILINE)
     check(match, f"no summary for {name} in:\n{result.stdout}")
     return tuple(int(group) for group in match.groups())
 
 
-def dump(log):
-    return vrrl("dump", log, expect=0).stdout
+def pulled_name(name):
+    """The stream of the pulled recording that SOURCE's stream `name` becomes."""
+    return f"{SOURCE}.{name}"
 
 
-def check_round_trip(client, log, appended, servers, out_dir, *, lost=0, name="run"):
-    """The stream holds each of the log's sequences once; pull rebuilds the log exactly."""
+def dump(path, *args):
+    """`vrrl dump PATH ARGS` as (JSONL lines, sequences its reader reported lost)."""
+    result = vrrl("dump", path, *args, expect=0)
+    lost = re.search(r"note: (\d+) sequence\(s\) of the recording's streams are not in it", result.stderr)
+    return result.stdout.splitlines(), int(lost.group(1)) if lost else 0
+
+
+STREAM_FIELD = re.compile(r'^\{"stream":"([^"]*)",')
+
+
+def stream_field(lines, rename=None):
+    """A recording's dump lines with their "stream" field (always first) taken out, or its value renamed."""
+    out = []
+    for line in lines:
+        match = STREAM_FIELD.match(line)
+        check(match, f"no stream field in {line!r}")
+        rest = line[match.end():]
+        out.append("{" + rest if rename is None else f'{{"stream":"{rename(match.group(1))}",' + rest)
+    return out
+
+
+def check_same_lines(got, expected, what):
+    if got == expected:
+        return
+    first = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
+    raise AssertionError(f"{what}: {len(got)} lines, the source {len(expected)}; first difference at line {first}:\n"
+                         f"  pulled: {got[first] if first < len(got) else '(none)'}\n"
+                         f"  source: {expected[first] if first < len(expected) else '(none)'}")
+
+
+def check_pulled(out_dir, expected_lines, lost, name="run"):
+    """The pulled recording's stream for `name` dumps as `expected_lines` (the source's records, in order) and
+    its reader counts `lost` sequences lost; the merged dump of a one-stream recording is the same."""
+    lines, reported_lost = dump(out_dir, "--stream", pulled_name(name))
+    check_same_lines(stream_field(lines), expected_lines, f"{out_dir} stream {pulled_name(name)}")
+    check(reported_lost == lost, f"{out_dir}: the recording's reader counts {reported_lost} lost, expected {lost}")
+    check(os.path.isfile(os.path.join(out_dir, "vrrl-recording.txt")), f"{out_dir} is not a recording")
+    if lost == 0:
+        vrrl("verify", out_dir, expect=0)
+
+
+def check_round_trip(client, log, appended, servers, out_dir, *, lost=0, name="run", expected_lines=None):
+    """The stream holds each of the log's sequences once; pull rebuilds them exactly as one recording stream.
+    `expected_lines`: what the pulled stream must dump as, when the log no longer holds it all."""
     records, stream_lost, _ = check_stream_contents(client, "FLEET", SOURCE, name, appended)
     check(records + stream_lost == appended, f"{records} records + {stream_lost} lost != {appended} appended")
     check(stream_lost == lost, f"{stream_lost} sequences announced lost, expected {lost}")
@@ -114,7 +158,7 @@ def check_round_trip(client, log, appended, servers, out_dir, *, lost=0, name="r
     check((written, pulled_lost, missing, duplicates) == (appended - lost, lost, 0, 0),
           f"pull: written {written}, lost {pulled_lost}, missing {missing}, duplicates {duplicates}; expected "
           f"{appended - lost} written, {lost} lost")
-    check(dump(os.path.join(out_dir, SOURCE, f"{name}.vrrl")) == dump(log), "the pulled log dumps differently")
+    check_pulled(out_dir, dump(log)[0] if expected_lines is None else expected_lines, lost, name)
     return result
 
 
@@ -136,6 +180,7 @@ def case_single_node(t):
     servers = [server.url]
     log = os.path.join(t, "run.vrrl")
     write(log, 4096, 3000)
+    shipped_first = dump(log)[0]  # 0..2999: the ring will no longer hold them all
     first = vrrl("ship", log, "--server", server.url, "--stream", "FLEET", "--source-id", SOURCE, "--once", expect=0)
     check("3000 records shipped" in first.stdout and "0 sequences announced lost" in first.stdout, first.stdout)
     check("created stream FLEET" in first.stderr, first.stderr)
@@ -148,7 +193,9 @@ def case_single_node(t):
     again = vrrl("ship", log, "--server", server.url, "--stream", "FLEET", "--source-id", SOURCE, "--once", expect=0)
     check("0 records shipped in 0 messages" in again.stdout, again.stdout)
     check(client.stream_info("FLEET")["state"]["messages"] == messages_before, "a third --once published")
-    check_round_trip(client, log, appended, servers, os.path.join(t, "pulled"), lost=904)
+    # The pulled recording holds both shipments, with the 904 lost between them counted as lost.
+    check_round_trip(client, log, appended, servers, os.path.join(t, "pulled"), lost=904,
+                     expected_lines=shipped_first + dump(log)[0])
 
     # --since: a time after everything was stored selects nothing; a time before selects all.
     later = pull(servers, os.path.join(t, "later"), "--since", "2200-01-01T00:00:00Z")
@@ -158,6 +205,31 @@ def case_single_node(t):
     # --subject filters by host; a host that never shipped has nothing.
     other = pull(servers, os.path.join(t, "other"), "--subject", "vrrl.nobody")
     check("0 streams from 0 messages" in other.stdout, other.stdout)
+
+
+def case_beyond_capacity(t):
+    """A log shipped in rounds, 15,000 records through a 4096-slot ring without a loss: the pulled recording
+    holds all of them (a pulled log of the source's capacity would have kept the newest 4096), in segments of
+    the source's capacity or of --segment-capacity, and dumps as the concatenation of the rounds."""
+    server = NatsServer(t, "n1")
+    server.wait_ready()
+    log = os.path.join(t, "run.vrrl")
+    expected = []
+    appended = 0
+    for _ in range(5):
+        appended = write(log, 4096, 3000)
+        expected += dump(log)[0][-3000:]  # this round's records: the ring still holds them
+        vrrl("ship", log, "--server", server.url, "--stream", "FLEET", "--source-id", SOURCE, "--once", expect=0)
+    check(appended == 15000 and len(expected) == 15000, (appended, len(expected)))
+    check_round_trip(JetStreamClient(server.port), log, appended, [server.url], os.path.join(t, "pulled"),
+                     expected_lines=expected)
+    segments = sorted(f for f in os.listdir(os.path.join(t, "pulled", pulled_name("run"))) if f.endswith(".vrrl"))
+    check(segments[:4] == [f"{first:020d}.vrrl" for first in (0, 4096, 8192, 12288)], segments)
+    small = pull([server.url], os.path.join(t, "small"), "--segment-capacity", "1000")
+    check("(segment capacity 1000)" in small.stdout and pulled_tally(small, "run") == (15000, 0, 0, 0), small.stdout)
+    check_pulled(os.path.join(t, "small"), expected, 0)
+    check(len([f for f in os.listdir(os.path.join(t, "small", pulled_name("run"))) if f.endswith(".vrrl")]) >= 15,
+          "15,000 records in segments of 1000")
 
 
 def case_restart_without_cursor(t):
@@ -319,7 +391,7 @@ def case_cluster_pull_lagging_replica(t):
         vrrl("ship", log, "--server", ",".join(survivors), "--stream", "FLEET", "--source-id", SOURCE, "--once",
              "--batch", "64", expect=0)
         last = client.stream_info("FLEET")["state"]["last_seq"]
-        source_dump = dump(log)
+        source_dump = dump(log)[0]
         victim.start()
         # Pull at once, while the restarted node catches up, three at a time (each consumer lands on one of
         # the stream's three replicas at random, the restarting one included), again while its replica is
@@ -339,8 +411,7 @@ def case_cluster_pull_lagging_replica(t):
                 result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
                 check(result.returncode == 0, f"{out_dir}: exit {result.returncode}\n{stdout}\n{stderr}")
                 check(pulled_tally(result, "run") == (appended, 0, 0, 0), f"{out_dir}: {stdout}")
-                check(dump(os.path.join(out_dir, SOURCE, "run.vrrl")) == source_dump,
-                      f"{out_dir}: the pulled log dumps differently")
+                check_pulled(out_dir, source_dump, 0)
                 if "read from the leader" in stderr:
                     met += 1
             if met or not behind:
@@ -375,12 +446,20 @@ def case_recording_directory(t):
     again = vrrl("ship", run, "--server", server.url, "--stream", "FLEET", "--source-id", SOURCE, "--once", expect=0)
     check("0 records shipped in 0 messages" in again.stdout, again.stdout)
 
-    pulled = pull([server.url], os.path.join(t, "pulled"), "--capacity", "8192")
+    # One stream per shipped stream, in segments of the source's capacity (1024: worker-1 and worker-3 need
+    # several); the shipper's lost ranges (worker-2's start, worker-3's missing segment) count as lost.
+    out_dir = os.path.join(t, "pulled")
+    pulled = pull([server.url], out_dir)
+    check("(segment capacity 1024)" in pulled.stdout, pulled.stdout)
     for name, (records, lost) in expected.items():
         check(pulled_tally(pulled, name) == (records, lost, 0, 0), pulled.stdout)
-        segments = sorted(f for f in os.listdir(os.path.join(run, name)) if f.endswith(".vrrl"))
-        source_dump = "".join(dump(os.path.join(run, name, segment)) for segment in segments)
-        check(dump(os.path.join(t, "pulled", SOURCE, f"{name}.vrrl")) == source_dump, f"{name} dumps differently")
+        check_pulled(out_dir, stream_field(dump(run, "--stream", name)[0]), lost, name)
+    # The merge: the same records in the same order, the streams renamed.
+    merged, merged_lost = dump(out_dir)
+    check_same_lines(merged, stream_field(dump(run)[0], rename=pulled_name), "the merged dump")
+    check(merged_lost == 3072, f"the merged dump counts {merged_lost} lost")
+    check(len([f for f in os.listdir(os.path.join(out_dir, pulled_name("worker-1"))) if f.endswith(".vrrl")]) >= 3,
+          "worker-1's 2501 records are not in several segments")
 
     # Following: a stream directory created later is shipped too.
     shipper = start_shipper(run, [server.url])
@@ -438,7 +517,7 @@ def case_tls_and_auth(t):
     check((records, lost) == (appended, 0), (records, lost))
     pulled = pull([server.url], os.path.join(t, "pulled"), "--tls-ca", ca, env={"VRRL_NATS_TOKEN": token})
     check(pulled_tally(pulled, "run") == (appended, 0, 0, 0), pulled.stdout)
-    check(dump(os.path.join(t, "pulled", SOURCE, "run.vrrl")) == dump(log), "the pulled log dumps differently")
+    check_pulled(os.path.join(t, "pulled"), dump(log)[0], 0)
 
     # user/password on a second server; a password file readable by others gets a note.
     password = "pw-" + os.urandom(8).hex()

@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <random>
 #include <set>
 
 #include <catch2/catch.hpp>
+#include <vrrl/recording.hpp>
 #include <vrrl/ring_log.hpp>
 
 #include "../support/self_checking_record.hpp"
@@ -307,6 +309,164 @@ TEST_CASE("reassembly starts at the lowest message seen within the hold, not the
   CHECK(reassembler.tally().missing == 0);
 }
 
+// --- pulling into a recording ---------------------------------------------------------
+
+TEST_CASE("pulled stream names: <source id>.<name>, mapped, cut with a hash, a hash on a collision") {
+  CHECK(pulled_stream_name("host-1", "run") == "host-1.run");
+  CHECK(pulled_stream_name("gpu-3.example.com", "worker-2") == "gpu-3.example.com.worker-2");
+  CHECK(pulled_stream_name("a b", "c/d:e") == "a_b.c_d_e");  // never from a decoded message, but mapped
+  CHECK(pulled_stream_name(".x", "y") == "_x.y");
+  const std::string long_source(128, 's');
+  const std::string cut = pulled_stream_name(long_source, "run");
+  CHECK(cut.size() == 128);
+  CHECK(cut.starts_with(std::string(111, 's') + "-"));
+  CHECK(is_valid_stream_name(cut));
+  CHECK(cut != pulled_stream_name(long_source, "run2"));  // the hash tells them apart
+  CHECK(pulled_stream_name(long_source, "run") == cut);   // deterministic
+  const std::string hashed = pulled_stream_name_with_hash("a", "b.c");
+  CHECK(hashed.starts_with("a.b.c-"));
+  CHECK(hashed.size() == std::string("a.b.c-").size() + 16);
+  CHECK(hashed != pulled_stream_name_with_hash("a.b", "c"));
+  CHECK(pulled_name_hash("a", "b") != pulled_name_hash("ab", ""));
+  CHECK(pulled_name_hash("", "") == 0xaf63bd4c8601b7dfULL);  // FNV-1a 64 of one zero byte
+}
+
+// Messages handed to the puller in the order given, as the stream would.
+class MessageList final : public StreamReader {
+ public:
+  explicit MessageList(std::vector<std::vector<std::byte>> payloads) : payloads_(std::move(payloads)) {}
+  std::optional<StoredMessage> next() override {
+    if (next_ == payloads_.size()) return std::nullopt;
+    ++next_;
+    return StoredMessage{payloads_[next_ - 1], next_, 0};
+  }
+
+ private:
+  std::vector<std::vector<std::byte>> payloads_;
+  std::size_t next_ = 0;
+};
+
+std::vector<std::byte> records_of(const StreamIdentity& who, std::uint64_t first, std::uint64_t count) {
+  RecordsMessageBuilder builder(who);
+  builder.start(first);
+  for (std::uint64_t i = first; i < first + count; ++i) {
+    const auto record = test::make_record(i);
+    builder.add(record.slot, record.evidence);
+  }
+  return builder.finish();
+}
+
+// One stream of a pulled recording: (stream sequence, source sequence of the record there), and the loss.
+struct PulledRecords {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> records;
+  std::uint64_t lost = 0;
+};
+
+PulledRecords read_pulled(const std::filesystem::path& dir, const std::string& stream) {
+  const RecordingReader reader = RecordingReader::open(dir, Recovery::skip_bad_slots);
+  PulledRecords out;
+  RecordingReplay replay = reader.replay(stream);
+  for (const StreamRecord& item : replay) {
+    const std::uint64_t key = item.record.slot().timestamp_ns;  // make_record(n) stamps n
+    CHECK(test::is_record_of(item.record, key));
+    out.records.emplace_back(item.sequence, key);
+  }
+  out.lost = replay.report().lost;
+  return out;
+}
+
+TEST_CASE("pull writes a recording; lost and missing sequences are skipped, read back as lost") {
+  test::TempDir out;
+  const auto dir = out.path() / "pulled";
+  // 0..99, a gap 100..149 (lost before shipping), 150..199, a hole 200..209
+  // (in no message: missing), 210..219, then a gap 220..249 at the end.
+  MessageList stream({records_of(identity, 0, 100), encode_gap(identity, 100, 50), records_of(identity, 150, 50),
+                      records_of(identity, 210, 10), encode_gap(identity, 220, 30)});
+  Puller puller({dir, std::nullopt, 4});
+  const PullReport report = puller.run(stream);
+  REQUIRE(report.streams.size() == 1);
+  CHECK(report.streams[0].name == "host-1.run");
+  CHECK(report.segment_capacity == 64);  // the source's capacity, from the messages
+  CHECK(report.streams[0].tally.written == 160);
+  CHECK(report.streams[0].tally.lost == 80);
+  CHECK(report.streams[0].tally.missing == 10);
+  const PulledRecords pulled = read_pulled(dir, "host-1.run");
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> expected;
+  for (std::uint64_t s = 0; s < 220; ++s) {
+    if (s < 100 || (s >= 150 && s < 200) || s >= 210) expected.emplace_back(s, s);
+  }
+  CHECK(pulled.records == expected);
+  CHECK(pulled.lost == 50 + 10 + 30);  // shipped + lost + missing == everything the source counted
+  const RecordingReader reader = RecordingReader::open(dir, Recovery::skip_bad_slots);
+  CHECK(reader.stream_info().at(0).end_sequence == 250);
+  CHECK(std::filesystem::exists(dir / "vrrl-recording.txt"));
+}
+
+TEST_CASE("pull keeps every record of a source that shipped more than one segment's worth") {
+  test::TempDir out;
+  const auto dir = out.path() / "pulled";
+  std::vector<std::vector<std::byte>> payloads;
+  for (std::uint64_t first = 0; first < 1000; first += 100) payloads.push_back(records_of(identity, first, 100));
+  MessageList stream(std::move(payloads));
+  Puller puller({dir, std::nullopt, 4});
+  const PullReport report = puller.run(stream);
+  CHECK(report.segment_capacity == 64);  // 1000 records in 16 segments
+  const PulledRecords pulled = read_pulled(dir, "host-1.run");
+  REQUIRE(pulled.records.size() == 1000);
+  for (std::uint64_t s = 0; s < 1000; ++s) CHECK(pulled.records[s] == std::pair<std::uint64_t, std::uint64_t>{s, s});
+  CHECK(pulled.lost == 0);
+}
+
+TEST_CASE("pull: a stream that starts later is rebuilt from 0; one of gaps only is all lost") {
+  test::TempDir out;
+  const auto dir = out.path() / "pulled";
+  const StreamIdentity late{"host-1", "late", 64};
+  const StreamIdentity gone{"host-1", "gone", 64};
+  MessageList stream({records_of(late, 1000, 20), encode_gap(gone, 0, 300)});
+  Puller puller({dir, 16, 4});
+  const PullReport report = puller.run(stream);
+  REQUIRE(report.streams.size() == 2);
+  CHECK(report.segment_capacity == 16);
+  const PulledRecords later = read_pulled(dir, "host-1.late");
+  REQUIRE(later.records.size() == 20);
+  CHECK(later.records.front() == std::pair<std::uint64_t, std::uint64_t>{0, 1000});
+  CHECK(later.lost == 0);
+  const PulledRecords lost = read_pulled(dir, "host-1.gone");
+  CHECK(lost.records.empty());
+  CHECK(lost.lost == 300);
+}
+
+TEST_CASE("pull: two pairs with one plain name: the later one gets the hash suffix") {
+  test::TempDir out;
+  const auto dir = out.path() / "pulled";
+  const StreamIdentity dotted_host{"a.b", "c", 64};
+  const StreamIdentity dotted_name{"a", "b.c", 64};
+  MessageList stream({records_of(dotted_host, 0, 3), records_of(dotted_name, 0, 5)});
+  Puller puller({dir, std::nullopt, 4});
+  const PullReport report = puller.run(stream);
+  REQUIRE(report.streams.size() == 2);
+  // Reported by source id: "a" before "a.b".
+  CHECK(report.streams[0].identity.source_id == "a");
+  CHECK(report.streams[0].name == pulled_stream_name_with_hash("a", "b.c"));
+  CHECK(report.streams[0].name_hashed);
+  CHECK(report.streams[1].name == "a.b.c");
+  CHECK_FALSE(report.streams[1].name_hashed);
+  CHECK(read_pulled(dir, "a.b.c").records.size() == 3);
+  CHECK(read_pulled(dir, report.streams[0].name).records.size() == 5);
+}
+
+TEST_CASE("pull refuses a directory that is not empty, and makes an empty recording of an empty stream") {
+  test::TempDir out;
+  std::filesystem::create_directories(out.path() / "full");
+  std::ofstream(out.path() / "full" / "x") << "x";
+  CHECK_THROWS_WITH(Puller({out.path() / "full", std::nullopt, 4}), Catch::Contains("is not empty"));
+  MessageList nothing({});
+  Puller puller({out.path() / "empty", std::nullopt, 4});
+  const PullReport report = puller.run(nothing);
+  CHECK(report.streams.empty());
+  CHECK(RecordingReader::open(out.path() / "empty").streams().empty());
+}
+
 // --- the shipping protocol against an in-memory stream -------------------------------
 
 // A JetStream stand-in: stored in arrival order, de-duplicated by id (no window).
@@ -564,10 +724,10 @@ TEST_CASE("killed with a hole in what it stored: the restart fills it; copies ar
     CHECK(report.streams[0].tally.written == 4000);
     CHECK(report.streams[0].tally.missing == 0);
     CHECK(report.streams[0].tally.duplicates == coverage.twice);
-    const LogReader pulled = LogReader::open(report.streams[0].log);
-    std::uint64_t sequence = 0;
-    for (const RecordView record : pulled.replay()) CHECK(test::is_record_of(record, sequence++));
-    CHECK(sequence == 4000);
+    const PulledRecords pulled = read_pulled(out.path() / "pulled", report.streams[0].name);
+    REQUIRE(pulled.records.size() == 4000);
+    for (std::uint64_t s = 0; s < 4000; ++s) CHECK(pulled.records[s] == std::pair<std::uint64_t, std::uint64_t>{s, s});
+    CHECK(pulled.lost == 0);
   }
 }
 

@@ -125,7 +125,8 @@ bool report_skipped(std::string_view command, const ReadReport& report, const st
   if (report.lost != 0) {
     std::cerr << "vrrl " << command << ": note: " << report.lost
               << " sequence(s) of the recording's streams are not in it (segments missing or removed by retention, "
-                 "or appends a killed writer never completed); `vrrl verify "
+                 "appends a killed writer never completed, or, in a recording vrrl pull rebuilt, records lost "
+                 "before they were shipped); `vrrl verify "
               << path.string() << "` names them\n";
   }
   if (report.bad_slots != 0) {

@@ -56,6 +56,16 @@ RecordingCheck check_recording(const std::filesystem::path& dir) {
         note(check, "stream " + stream.name + ": its writers dropped " + std::to_string(stream.dropped) +
                         " appends (no segment was ready; they were never stored)");
       }
+      // Slots below a segment's cursor that hold no record: one per append a
+      // killed writer never completed, or sequences a copying writer skipped
+      // (StreamWriter::skip). Readers count them as lost.
+      RecordingReplay replay = reader.replay(stream.name);
+      for (const StreamRecord& record : replay) (void)record;
+      if (const std::uint64_t empty = replay.report().incomplete; empty != 0) {
+        note(check, "stream " + stream.name + ": " + std::to_string(empty) +
+                        " sequences hold no record (appends that never completed, or, in a recording vrrl pull "
+                        "rebuilt, records lost before they were shipped); readers count them as lost");
+      }
     }
   } catch (const Error& e) {
     problem(check, e.what());

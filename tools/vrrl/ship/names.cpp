@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstdio>
 
 namespace vrrl::ship {
 namespace {
@@ -84,6 +85,52 @@ std::vector<std::string> subjects_to_create(std::string_view subject) {
   const std::size_t dot = subject.find('.');
   if (dot == std::string_view::npos) return {std::string(subject)};
   return {std::string(subject.substr(0, dot)) + ".>"};
+}
+
+namespace {
+
+std::string plain_pulled_name(std::string_view source_id, std::string_view stream_name) {
+  std::string name;
+  name.reserve(source_id.size() + 1 + stream_name.size());
+  name.append(source_id).append(".").append(stream_name);
+  for (char& c : name) {
+    if (!is_token_char(c) && c != '.') c = '_';
+  }
+  if (name.front() == '.') name.front() = '_';
+  return name;
+}
+
+std::string with_hash(std::string name, std::string_view source_id, std::string_view stream_name) {
+  constexpr std::size_t hash_chars = 1 + 16;
+  if (name.size() > max_name_bytes - hash_chars) name.resize(max_name_bytes - hash_chars);
+  char digits[17];
+  std::snprintf(digits, sizeof digits, "%016llx",
+                static_cast<unsigned long long>(pulled_name_hash(source_id, stream_name)));
+  return name.append("-").append(digits);
+}
+
+}  // namespace
+
+std::uint64_t pulled_name_hash(std::string_view source_id, std::string_view stream_name) noexcept {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  const auto mix = [&hash](unsigned char byte) {
+    hash ^= byte;
+    hash *= 0x100000001b3ULL;
+  };
+  for (const char c : source_id) mix(static_cast<unsigned char>(c));
+  mix(0);
+  for (const char c : stream_name) mix(static_cast<unsigned char>(c));
+  return hash;
+}
+
+std::string pulled_stream_name(std::string_view source_id, std::string_view stream_name) {
+  std::string name = plain_pulled_name(source_id, stream_name);
+  if (name.size() <= max_name_bytes) return name;
+  return with_hash(std::move(name), source_id, stream_name);
+}
+
+std::string pulled_stream_name_with_hash(std::string_view source_id, std::string_view stream_name) {
+  return with_hash(plain_pulled_name(source_id, stream_name), source_id, stream_name);
 }
 
 std::string message_id(std::string_view source_id, std::string_view stream_name, std::uint64_t first_sequence) {

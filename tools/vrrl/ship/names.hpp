@@ -37,6 +37,19 @@ inline constexpr std::size_t max_name_bytes = 128;
 // the subject itself.
 [[nodiscard]] std::vector<std::string> subjects_to_create(std::string_view subject);
 
+// The stream of the pulled recording that one shipped stream becomes
+// (docs/shipping.md, "Names"): "<source id>.<stream name>". Each byte outside
+// [A-Za-z0-9._-] becomes '_', as does a leading '.' (names that passed
+// decode_message have neither); a result longer than 128 bytes keeps its
+// first 111 and ends in '-' and pulled_name_hash() as 16 hex digits.
+[[nodiscard]] std::string pulled_stream_name(std::string_view source_id, std::string_view stream_name);
+// For a pair whose plain name an earlier pair of the same pull has taken
+// ("a.b" + "c" and "a" + "b.c" are both "a.b.c"): the plain name cut to 111
+// bytes, '-', and the hash, always.
+[[nodiscard]] std::string pulled_stream_name_with_hash(std::string_view source_id, std::string_view stream_name);
+// FNV-1a (64 bits) over the source id, a zero byte and the stream name.
+[[nodiscard]] std::uint64_t pulled_name_hash(std::string_view source_id, std::string_view stream_name) noexcept;
+
 // Nats-Msg-Id: "<source id>:<stream name>:<first sequence>". Neither name may
 // contain ':', so the id is unambiguous; the server drops a second message with
 // the same id inside the stream's duplicate window.

@@ -1,6 +1,6 @@
-// vrrl pull --server URL --stream NAME OUT_DIR: rebuild the logs shipped into
-// a JetStream stream, one per (source id, stream name), and account for every
-// sequence.
+// vrrl pull --server URL --stream NAME OUT_DIR: rebuild, as a recording
+// directory, what was shipped into a JetStream stream: one recording stream
+// per (source id, stream name), every sequence accounted for.
 #include <time.h>
 
 #include <chrono>
@@ -28,7 +28,7 @@ struct PullCommandOptions {
   std::string stream;
   std::optional<std::string> since;
   std::optional<std::string> subject;
-  std::optional<std::uint64_t> capacity;
+  std::optional<std::uint64_t> segment_capacity;
   std::uint64_t reorder_window = 256;
 };
 
@@ -74,9 +74,14 @@ std::int64_t now_ns() {
       .count();
 }
 
+// "0..7999", or "3000..7999, as 0..4999" when the rebuilt stream starts
+// later in the source (its sequence 0 is the first source sequence pulled).
 std::string sequences(const ship::ReassemblyTally& tally) {
   if (!tally.first_sequence || tally.next_sequence == *tally.first_sequence) return "none";
-  return std::to_string(*tally.first_sequence) + ".." + std::to_string(tally.next_sequence - 1);
+  const std::uint64_t first = *tally.first_sequence;
+  std::string text = std::to_string(first) + ".." + std::to_string(tally.next_sequence - 1);
+  if (first != 0) text += ", as 0.." + std::to_string(tally.next_sequence - 1 - first);
+  return text;
 }
 
 int run_pull(const PullCommandOptions& options) {
@@ -98,7 +103,7 @@ int run_pull(const PullCommandOptions& options) {
   }
   ship::PullOptions pull_options;
   pull_options.out_dir = options.out_dir;
-  pull_options.capacity = options.capacity;
+  pull_options.segment_capacity = options.segment_capacity;
   pull_options.hold_limit = options.reorder_window;
   ship::Puller puller(pull_options);  // checks OUT_DIR before connecting
 
@@ -111,15 +116,20 @@ int run_pull(const PullCommandOptions& options) {
   std::uint64_t written = 0, lost = 0, missing = 0, duplicates = 0, late = 0;
   for (const ship::PulledStream& stream : report.streams) {
     const ship::ReassemblyTally& tally = stream.tally;
-    std::printf("vrrl pull: %s:%s: %" PRIu64 " records written to %s (capacity %" PRIu64 ", sequences %s), %" PRIu64
+    const std::string who = stream.identity.source_id + ":" + stream.identity.stream_name;
+    std::printf("vrrl pull: %s: %" PRIu64 " records written to stream %s (sequences %s), %" PRIu64
                 " lost before shipping, %" PRIu64 " missing from the stream, %" PRIu64 " duplicates dropped\n",
-                stream.identity.source_id.c_str(), stream.identity.stream_name.c_str(), tally.written,
-                tally.written == 0 ? "(no log: nothing to write)" : stream.log.c_str(), stream.capacity,
+                who.c_str(), tally.written, stream.name.empty() ? "(none)" : stream.name.c_str(),
                 sequences(tally).c_str(), tally.lost, tally.missing, tally.duplicates);
     for (std::size_t i = 0; i < stream.missing.size() && i < 20; ++i) {
-      std::printf("vrrl pull: %s:%s: sequences %" PRIu64 "..%" PRIu64 " are not in the stream\n",
-                  stream.identity.source_id.c_str(), stream.identity.stream_name.c_str(), stream.missing[i].first,
-                  stream.missing[i].end - 1);
+      std::printf("vrrl pull: %s: sequences %" PRIu64 "..%" PRIu64 " are not in the stream\n", who.c_str(),
+                  stream.missing[i].first, stream.missing[i].end - 1);
+    }
+    if (stream.name_hashed) {
+      std::cout.flush();
+      std::cerr << "vrrl pull: note: " << who << " is written to stream " << stream.name << ": its plain name "
+                << ship::pulled_stream_name(stream.identity.source_id, stream.identity.stream_name)
+                << " was taken by another source and stream\n";
     }
     written += tally.written;
     lost += tally.lost;
@@ -127,9 +137,11 @@ int run_pull(const PullCommandOptions& options) {
     duplicates += tally.duplicates;
     late += tally.late;
   }
-  std::printf("vrrl pull: %zu streams from %" PRIu64 " messages: %" PRIu64 " records written, %" PRIu64
-              " lost before shipping, %" PRIu64 " missing from the stream, %" PRIu64 " duplicates dropped\n",
-              report.streams.size(), report.messages, written, lost, missing, duplicates);
+  std::printf("vrrl pull: %zu streams from %" PRIu64 " messages into recording %s (segment capacity %" PRIu64
+              "): %" PRIu64 " records written, %" PRIu64 " lost before shipping, %" PRIu64
+              " missing from the stream, %" PRIu64 " duplicates dropped\n",
+              report.streams.size(), report.messages, options.out_dir.c_str(), report.segment_capacity, written,
+              lost, missing, duplicates);
   std::cout.flush();
   if (report.malformed != 0) {
     std::cerr << "vrrl pull: " << report.malformed << " messages of stream " << options.stream
@@ -139,8 +151,8 @@ int run_pull(const PullCommandOptions& options) {
   if (missing != 0) {
     std::cerr << "vrrl pull: " << missing << " records are missing from stream " << options.stream
               << (late != 0 ? " (" + std::to_string(late) + " of them arrived too late to be put back in order)" : "")
-              << ". Fix: they were deleted by the stream's limits (max_bytes, max_age) or never stored; the logs hold "
-                 "everything else.\n";
+              << "; the pulled recording counts them as lost. Fix: they were deleted by the stream's limits "
+                 "(max_bytes, max_age) or never stored; the recording holds everything else.\n";
     return exit_problems;
   }
   return exit_ok;
@@ -150,20 +162,23 @@ int run_pull(const PullCommandOptions& options) {
 
 Command add_pull_command(CLI::App& vrrl) {
   auto options = std::make_shared<PullCommandOptions>();
-  CLI::App* pull = vrrl.add_subcommand("pull", "Rebuild the logs shipped to a NATS JetStream stream");
+  CLI::App* pull = vrrl.add_subcommand("pull", "Rebuild, as a recording, what was shipped to a NATS JetStream stream");
   pull->footer(
-      "Writes OUT_DIR/<source id>/<name>.vrrl for each log shipped into the stream, records in sequence order,\n"
-      "each exactly once (copies a restart left in the stream are dropped). Sequences announced lost by the\n"
-      "shipper, and any missing from the stream, are reported, never filled in. Exits 1 when records are\n"
-      "missing from the stream. --since selects by the time the stream stored a message. The pull reads up to\n"
-      "the stream's last message when it starts; what a replica lacks is read from the stream leader.\n" +
+      "OUT_DIR becomes a recording directory (read it with vrrl dump, verify, stats, ...) with one stream per\n"
+      "shipped source and name, called <source id>.<name> (docs/shipping.md, \"Names\"), records in sequence\n"
+      "order, each exactly once (copies a restart left in the stream are dropped). Sequences announced lost by\n"
+      "the shipper, and any missing from the stream, are skipped in the rebuilt stream, so its readers count\n"
+      "them as lost, and reported here; nothing is filled in. Exits 1 when records are missing from the stream.\n"
+      "--since selects by the time the stream stored a message. The pull reads up to the stream's last message\n"
+      "when it starts; what a replica lacks is read from the stream leader.\n" +
       connection_footer());
-  pull->add_option("OUT_DIR", options->out_dir, "a new or empty directory for the logs")->required();
+  pull->add_option("OUT_DIR", options->out_dir, "a new or empty directory for the recording")->required();
   add_connection_options(*pull, options->connection);
   pull->add_option("--stream", options->stream, "the JetStream stream to read")->required();
   pull->add_option("--since", options->since, "only messages stored since: 2026-12-01T10:00:00Z, 2026-12-01, 15m, 2h, 3d");
   pull->add_option("--subject", options->subject, "only messages on these subjects (e.g. vrrl.gpu-3, vrrl.*)");
-  pull->add_option("--capacity", options->capacity, "slots of each log written (default: the shipped log's capacity)")
+  pull->add_option("--segment-capacity,--capacity", options->segment_capacity,
+                   "slots per segment of the recording (default: the capacity of the first source read)")
       ->check(digits_only())
       ->check(CLI::Range(std::uint64_t{1}, format::max_capacity));
   pull->add_option("--reorder-window", options->reorder_window,
