@@ -388,34 +388,41 @@ def case_cluster_pull_lagging_replica(t):
         victim.kill()
         appended = write(log, 1 << 20, 150000)
         survivors = [node.url for node in nodes if node is not victim]
+        # Small messages, many of them: the restarted node takes longer to catch up.
         vrrl("ship", log, "--server", ",".join(survivors), "--stream", "FLEET", "--source-id", SOURCE, "--once",
-             "--batch", "64", expect=0)
+             "--batch", "16", expect=0)
         last = client.stream_info("FLEET")["state"]["last_seq"]
         source_dump = dump(log)[0]
         victim.start()
-        # Pull at once, while the restarted node catches up, three at a time (each consumer lands on one of
-        # the stream's three replicas at random, the restarting one included), again while its replica is
-        # behind, and once more after.
-        while True:
+        # Pulls while the restarted node catches up: three at once (each consumer lands on one of the
+        # stream's replicas that are up), then, once the node has loaded its copy of the stream (only then
+        # can a consumer land there), one every 0.05 s while that copy is behind, at most 8 in a round.
+        # Checked afterwards: the checks take longer than the window.
+        started = []
+
+        def start_pull():
+            out_dir = os.path.join(t, f"pulled-{len(started) + pulls}")
+            started.append((out_dir, harness.register(subprocess.Popen(
+                [VRRL, "pull", "--server", ",".join(servers), "--stream", "FLEET", "--segment-capacity", "65536",
+                 out_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))))
+
+        for _ in range(3):
+            start_pull()
+        state = wait_for(lambda: victim.local_streams().get("FLEET"), f"{victim.name} to load its replica", 60)
+        while len(started) < 8 and state is not None and state[2] < last:
+            start_pull()
+            time.sleep(0.05)  # load shaping: the next pull's consumer placed at another moment of the catch-up
             state = victim.local_streams().get("FLEET")
-            behind = state is None or state[2] < last
-            started = []
-            for _ in range(3):
-                out_dir = os.path.join(t, f"pulled-{pulls}")
-                pulls += 1
-                started.append((out_dir, harness.register(subprocess.Popen(
-                    [VRRL, "pull", "--server", ",".join(servers), "--stream", "FLEET", out_dir],
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))))
-            for out_dir, process in started:
-                stdout, stderr = process.communicate(timeout=120)
-                result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-                check(result.returncode == 0, f"{out_dir}: exit {result.returncode}\n{stdout}\n{stderr}")
-                check(pulled_tally(result, "run") == (appended, 0, 0, 0), f"{out_dir}: {stdout}")
-                check_pulled(out_dir, source_dump, 0)
-                if "read from the leader" in stderr:
-                    met += 1
-            if met or not behind:
-                break
+        pulls += len(started)
+        for out_dir, process in started:
+            stdout, stderr = process.communicate(timeout=180)
+            result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+            check(result.returncode == 0, f"{out_dir}: exit {result.returncode}\n{stdout}\n{stderr}")
+            check(pulled_tally(result, "run") == (appended, 0, 0, 0), f"{out_dir}: {stdout}")
+            check_pulled(out_dir, source_dump, 0)
+            shutil.rmtree(out_dir)
+            if "read from the leader" in stderr:
+                met += 1
         victim.wait_ready()
         if met:
             break
