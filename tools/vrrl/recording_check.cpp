@@ -1,6 +1,7 @@
 #include "recording_check.hpp"
 
 #include <algorithm>
+#include <string_view>
 #include <system_error>
 
 #include <vrrl/recording.hpp>
@@ -30,6 +31,38 @@ void drop_running_count_notes(LogCheck& check) {
     return finding.severity == Finding::Severity::note && !finding.slot &&
            finding.message.find(": a running count of appends") != std::string::npos;
   });
+}
+
+// In a segment, empty slots between records are appends that never
+// completed or sequences a copying writer skipped (vrrl pull), and come in
+// runs: one note per run of consecutive slots instead of one per slot.
+void merge_empty_slot_notes(LogCheck& check) {
+  constexpr std::string_view empty_slot = "empty slot between records";
+  std::vector<Finding> merged;
+  std::uint64_t run_end = 0;  // the last slot of the run merged.back() stands for
+  std::uint64_t run_first = 0;
+  const auto close_run = [&] {
+    if (!merged.empty() && run_end != run_first) {
+      merged.back().message = "empty slots " + std::to_string(run_first) + ".." + std::to_string(run_end) +
+                              " between records (" + std::to_string(run_end - run_first + 1) +
+                              " appends that never completed, or sequences skipped)";
+    }
+  };
+  bool in_run = false;
+  for (Finding& finding : check.findings) {
+    const bool empty = finding.severity == Finding::Severity::note && finding.slot &&
+                       finding.message.starts_with(empty_slot);
+    if (empty && in_run && *finding.slot == run_end + 1) {
+      run_end = *finding.slot;
+      continue;
+    }
+    if (in_run) close_run();
+    in_run = empty;
+    if (empty) run_first = run_end = *finding.slot;
+    merged.push_back(std::move(finding));
+  }
+  if (in_run) close_run();
+  check.findings = std::move(merged);
 }
 
 }  // namespace
@@ -93,6 +126,7 @@ RecordingCheck check_recording(const std::filesystem::path& dir) {
       ++segment.check.problems;
     }
     drop_running_count_notes(segment.check);
+    merge_empty_slot_notes(segment.check);
     check.problems += segment.check.problems;
     check.segments.push_back(std::move(segment));
   }
