@@ -165,12 +165,12 @@ Command add_pull_command(CLI::App& vrrl) {
   CLI::App* pull = vrrl.add_subcommand("pull", "Rebuild, as a recording, what was shipped to a NATS JetStream stream");
   pull->footer(
       "OUT_DIR becomes a recording directory (read it with vrrl dump, verify, stats, ...) with one stream per\n"
-      "shipped source and name, called <source id>.<name> (docs/shipping.md, \"Names\"), records in sequence\n"
-      "order, each exactly once (copies a restart left in the stream are dropped). Sequences announced lost by\n"
-      "the shipper, and any missing from the stream, are skipped in the rebuilt stream, so its readers count\n"
-      "them as lost, and reported here; nothing is filled in. Exits 1 when records are missing from the stream.\n"
-      "--since selects by the time the stream stored a message. The pull reads up to the stream's last message\n"
-      "when it starts; what a replica lacks is read from the stream leader.\n" +
+      "shipped source and name, called <source id>.<name> (docs/shipping.md, \"The pulled recording\"),\n"
+      "records in sequence order, each exactly once (copies a restart left in the stream are dropped).\n"
+      "Sequences announced lost by the shipper, and any missing from the stream, are skipped in the rebuilt\n"
+      "stream, so its readers count them as lost, and reported here; nothing is filled in. Exits 1 when records\n"
+      "are missing from the stream. --since selects by the time the stream stored a message. The pull reads up\n"
+      "to the stream's last message when it starts; what a replica lacks is read from the stream leader.\n" +
       connection_footer());
   pull->add_option("OUT_DIR", options->out_dir, "a new or empty directory for the recording")->required();
   add_connection_options(*pull, options->connection);
