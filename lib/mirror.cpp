@@ -1,0 +1,216 @@
+#include "mirror.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <utility>
+
+#include <vrrl/detail/atomic_word.hpp>
+#include <vrrl/follower.hpp>
+
+#include "disk_io.hpp"
+
+namespace vrrl::detail {
+namespace {
+
+// Slots per chunk: 1 MiB of records per system call, and the buffer the
+// pass reuses (no allocation during a pass).
+constexpr std::uint64_t chunk_slots = 16'384;
+constexpr std::size_t words_per_record = format::record_bytes / sizeof(std::uint64_t);
+
+[[nodiscard]] std::uint32_t magic_of(const std::byte* slot) noexcept {
+  return wire::load_le<std::uint32_t>(slot + format::record_offset::magic);
+}
+
+void set_magic(std::byte* slot, std::uint32_t magic) noexcept {
+  wire::store_le(slot + format::record_offset::magic, magic);
+}
+
+}  // namespace
+
+Mirror::Mirror(const LogReader& live, int disk_fd, std::filesystem::path disk_path, std::uint64_t durable,
+               Journal* journal)
+    : live_(live.data()),
+      capacity_(live.capacity()),
+      disk_fd_(disk_fd),
+      disk_path_(std::move(disk_path)),
+      durable_(durable),
+      journal_(journal),
+      chunk_(static_cast<std::size_t>(std::min(capacity_, chunk_slots) * format::record_bytes)),
+      valid_(static_cast<std::size_t>(capacity_)) {}
+
+template <class Fn>
+void Mirror::for_each_chunk(std::uint64_t first, std::uint64_t end, Fn&& fn) {
+  for (std::uint64_t at = first; at < end;) {
+    const std::uint64_t slot = at % capacity_;
+    const std::uint64_t count = std::min({end - at, capacity_ - slot, chunk_slots});
+    fn(Chunk{at, count});
+    at += count;
+  }
+}
+
+// The pass covers the live cursor as loaded now, minus the newest record if
+// its writer has published the cursor but not yet the magic (step 3 -> 4 of
+// the publish protocol): that record is the next pass's.
+std::uint64_t Mirror::pass_end(Writer writer) const noexcept {
+  const std::uint64_t cursor = load_cursor(live_);
+  if (cursor >= format::max_cursor) return durable_;  // damage; the writer restarts such a count at open
+  if (cursor <= durable_ || writer == Writer::quiescent) return std::max(cursor, durable_);
+  const std::byte* newest = live_ + format::record_position((cursor - 1) % capacity_);
+  // Acquire: pairs with the writer's release store of the magic.
+  const std::uint32_t magic = atomic_word<std::uint32_t>(newest).load(std::memory_order_acquire);
+  if (magic != format::record_magic && load_cursor(live_) == cursor) return cursor - 1;
+  return cursor;
+}
+
+Mirror::PassReport Mirror::pass(Writer writer) {
+  PassReport report{.durable = durable_, .copied = 0, .overrun = 0};
+  const std::uint64_t end = pass_end(writer);
+  if (end <= durable_) return report;
+  // Sequences before end - capacity are overwritten in the live ring already.
+  const std::uint64_t first = std::max(durable_, end > capacity_ ? end - capacity_ : 0);
+  report.overrun = first - durable_;
+  try {
+    if (journal_ != nullptr) journal_->pass_started(end);
+    if (clear_magics(first, end)) disk_flush(disk_fd_, disk_path_, "clearing the magics of reused slots");
+    write_bodies(first, end, report);
+    std::array<std::byte, sizeof(std::uint64_t)> cursor{};
+    wire::store_le(cursor.data(), end);
+    disk_write(disk_fd_, cursor.data(), cursor.size(), format::header_offset::cursor, disk_path_,
+               "the header cursor");
+    disk_flush(disk_fd_, disk_path_, "writing record bodies and the header cursor");
+    std::array<std::byte, format::record_bytes> last_slot{};
+    write_magics(first, end, last_slot);
+    disk_flush(disk_fd_, disk_path_, "writing record magics");
+    if (journal_ != nullptr) journal_->pass_completed(end, last_slot);
+  } catch (...) {
+    disk_uncertain_ = true;
+    throw;
+  }
+  disk_uncertain_ = false;
+  durable_ = end;
+  report.durable = end;
+  return report;
+}
+
+// Step 1. The bodies must not change here: a slot straddling two sectors
+// whose old magic survived with a new second half would be a torn record.
+// Only slots that still hold a magic need a write, unless an earlier pass
+// failed (then every slot is rewritten: the page cache may show clears that
+// never reached the device). Returns whether anything was written.
+bool Mirror::clear_magics(std::uint64_t first, std::uint64_t end) {
+  bool wrote = false;
+  for_each_chunk(first, end, [&](const Chunk& chunk) {
+    const std::uint64_t offset = format::record_position(chunk.first % capacity_);
+    const std::size_t bytes = static_cast<std::size_t>(chunk.count * format::record_bytes);
+    disk_read(disk_fd_, chunk_.data(), bytes, offset, disk_path_, "the slots a pass reuses");
+    std::uint64_t low = chunk.count, high = 0;
+    for (std::uint64_t i = 0; i < chunk.count; ++i) {
+      std::byte* slot = chunk_.data() + i * format::record_bytes;
+      if (magic_of(slot) == format::empty_record_magic) continue;
+      set_magic(slot, format::empty_record_magic);
+      low = std::min(low, i);
+      high = i + 1;
+    }
+    if (disk_uncertain_) low = 0, high = chunk.count;
+    if (low >= high) return;
+    disk_write(disk_fd_, chunk_.data() + low * format::record_bytes,
+               static_cast<std::size_t>((high - low) * format::record_bytes), offset + low * format::record_bytes,
+               disk_path_, "cleared magics");
+    wrote = true;
+  });
+  return wrote;
+}
+
+// Step 2: every slot of the pass, a record's body with magic 0 or an empty
+// slot (zeros) for a sequence that could not be copied.
+void Mirror::write_bodies(std::uint64_t first, std::uint64_t end, PassReport& report) {
+  for_each_chunk(first, end, [&](const Chunk& chunk) {
+    copy_validated(chunk, first);
+    for (std::uint64_t i = 0; i < chunk.count; ++i) {
+      if (valid_[static_cast<std::size_t>(chunk.first + i - first)] != 0) {
+        ++report.copied;
+      } else {
+        ++report.overrun;
+      }
+    }
+    disk_write(disk_fd_, chunk_.data(), static_cast<std::size_t>(chunk.count * format::record_bytes),
+               format::record_position(chunk.first % capacity_), disk_path_, "record bodies");
+  });
+}
+
+// Step 3: the magics of the records step 2 wrote, read back from the file
+// (the page cache) so that no body byte changes.
+void Mirror::write_magics(std::uint64_t first, std::uint64_t end,
+                          std::span<std::byte, format::record_bytes> last_slot) {
+  for_each_chunk(first, end, [&](const Chunk& chunk) {
+    const std::uint64_t offset = format::record_position(chunk.first % capacity_);
+    const std::size_t bytes = static_cast<std::size_t>(chunk.count * format::record_bytes);
+    disk_read(disk_fd_, chunk_.data(), bytes, offset, disk_path_, "the slots a pass wrote");
+    std::uint64_t low = chunk.count, high = 0;
+    for (std::uint64_t i = 0; i < chunk.count; ++i) {
+      if (valid_[static_cast<std::size_t>(chunk.first + i - first)] == 0) continue;
+      set_magic(chunk_.data() + i * format::record_bytes, format::record_magic);
+      low = std::min(low, i);
+      high = i + 1;
+    }
+    if (chunk.first + chunk.count == end) {
+      std::memcpy(last_slot.data(), chunk_.data() + (chunk.count - 1) * format::record_bytes, last_slot.size());
+    }
+    if (low >= high) return;
+    disk_write(disk_fd_, chunk_.data() + low * format::record_bytes,
+               static_cast<std::size_t>((high - low) * format::record_bytes), offset + low * format::record_bytes,
+               disk_path_, "record magics");
+  });
+}
+
+// The Follower's validation rule (<vrrl/follower.hpp>), for a batch of
+// records all below a cursor loaded earlier (pass_end), with two cursor loads
+// per chunk instead of two per record: the header cursor's line is the one
+// the writer stores to on every append, and each load of it from this thread
+// would pull that line away from the writer.
+//  * Every sequence s of the chunk is below a cursor this thread has
+//    acquire-loaded, so s's magic clear and body (stored before its cursor
+//    store, released) are visible: a 0xDEADBEEF copied now is s's own or a
+//    later append's, never an earlier one's.
+//  * Copy all words (relaxed), acquire fence, reload every magic (acquire),
+//    then load the cursor (acquire). A copied word from a later append to the
+//    slot means that append's magic clear (stored before its release fence) is
+//    visible to the reload; a 0xDEADBEEF reloaded from a later append carries
+//    its cursor store, which the cursor load then shows beyond s + capacity.
+//  So a record whose copied and reloaded magics are both 0xDEADBEEF while the
+// cursor is at most s + capacity is exactly sequence s.
+void Mirror::copy_validated(const Chunk& chunk, std::uint64_t pass_first) {
+  const std::byte* const source = live_ + format::record_position(chunk.first % capacity_);
+  std::uint8_t* const valid = valid_.data() + (chunk.first - pass_first);
+  for (std::uint64_t i = 0; i < chunk.count; ++i) {
+    const std::byte* from = source + i * format::record_bytes;
+    std::byte* to = chunk_.data() + i * format::record_bytes;
+    for (std::size_t w = 0; w < words_per_record; ++w) {
+      const std::uint64_t word = atomic_word<std::uint64_t>(from + w * sizeof(std::uint64_t))
+                                     .load(std::memory_order_relaxed);
+      std::memcpy(to + w * sizeof(std::uint64_t), &word, sizeof word);
+    }
+  }
+  // Acquire fence: see above (pairs with the writer's release fence after its magic clear).
+  std::atomic_thread_fence(std::memory_order_acquire);
+  for (std::uint64_t i = 0; i < chunk.count; ++i) {
+    // Acquire: a later append's 0xDEADBEEF brings its cursor store with it.
+    const std::uint32_t reloaded =
+        atomic_word<std::uint32_t>(source + i * format::record_bytes).load(std::memory_order_acquire);
+    valid[i] = reloaded == format::record_magic && magic_of(chunk_.data() + i * format::record_bytes) == reloaded;
+  }
+  const std::uint64_t cursor = load_cursor(live_);
+  for (std::uint64_t i = 0; i < chunk.count; ++i) {
+    std::byte* to = chunk_.data() + i * format::record_bytes;
+    if (valid[i] != 0 && cursor <= chunk.first + i + capacity_) {
+      set_magic(to, format::empty_record_magic);
+    } else {
+      valid[i] = 0;
+      std::memset(to, 0, format::record_bytes);
+    }
+  }
+}
+
+}  // namespace vrrl::detail
