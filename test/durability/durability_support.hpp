@@ -206,4 +206,9 @@ int run_in_child(Fn&& body) {
   return status;
 }
 
+inline std::optional<int> exit_code(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return std::nullopt;
+}
+
 }  // namespace vrrl::test
