@@ -55,8 +55,13 @@ void RingLog::sync() {
     durability_->sync();
     return;
   }
-  const std::uint64_t count = file_->load_cursor();
+  // The count durable() reports, loaded before the msync starts; the cursor
+  // lives in the mapping, so the file's size is checked first (a shrunk file
+  // would SIGBUS here rather than throw truncated in sync()).
+  std::uint64_t count = 0;
   try {
+    file_->check_not_shrunk("sync");
+    count = file_->load_cursor();
     file_->sync();
   } catch (...) {
     ++failed_syncs_;
