@@ -280,8 +280,13 @@ std::int64_t unix_ns_now() {
 fs::path set_aside(const fs::path& ring) {
   const std::string stem = ring.stem().string();
   for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string name = stem + ".set-aside-" + std::to_string(unix_ns_now());
-    if (attempt > 0) name += "-" + std::to_string(attempt);
+    std::string name = stem;  // appended piece by piece: GCC 12 warns falsely (-Wrestrict) on `stem + "..."`
+    name += ".set-aside-";
+    name += std::to_string(unix_ns_now());
+    if (attempt > 0) {
+      name += '-';
+      name += std::to_string(attempt);
+    }
     const fs::path target = ring.parent_path() / (name + ".vrrl");
     if (::renameat2(AT_FDCWD, ring.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0) return target;
     if (errno != EEXIST) {

@@ -72,6 +72,10 @@ void RingLog::sync() {
 
 std::uint64_t RingLog::durable() const { return durability_ ? durability_->durable() : synced_; }
 
+bool RingLog::wait_durable(std::uint64_t count, std::chrono::nanoseconds timeout) const {
+  return durability_ ? durability_->wait_durable(count, timeout) : synced_ >= count;
+}
+
 std::uint64_t RingLog::sync_failures() const noexcept {
   return durability_ ? durability_->failures() : failed_syncs_;
 }

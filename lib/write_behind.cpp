@@ -148,6 +148,14 @@ void WriteBehind::start(std::chrono::nanoseconds interval) {
 
 void WriteBehind::run_pass(Mirror::Writer writer) {
   const std::lock_guard guard(pass_mutex_);
+  // Whatever the outcome, waiters look again (no system call without waiters).
+  struct WakeWaiters {
+    WriteBehind& engine;
+    ~WakeWaiters() {
+      { const std::lock_guard waiters(engine.waiters_mutex_); }
+      engine.pass_ended_.notify_all();
+    }
+  } wake{*this};
   try {
     const Mirror::PassReport report = mirror_.pass(writer);
     overrun_.fetch_add(report.overrun, std::memory_order_relaxed);
@@ -177,6 +185,18 @@ std::uint64_t WriteBehind::durable() const {
     if (failure_) throw *failure_;
   }
   return durable_.load(std::memory_order_acquire);
+}
+
+bool WriteBehind::wait_durable(std::uint64_t count, std::chrono::nanoseconds timeout) const {
+  {
+    std::unique_lock lock(waiters_mutex_);
+    // Acquire loads: pair with run_pass's release stores, made before it
+    // takes waiters_mutex_ to wake us, so no wake-up is missed.
+    (void)pass_ended_.wait_for(lock, std::min(timeout, longest_interval), [&] {
+      return durable_.load(std::memory_order_acquire) >= count || failing_.load(std::memory_order_acquire);
+    });
+  }
+  return durable() >= count;
 }
 
 DurabilityStats WriteBehind::stats() const noexcept {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -51,6 +52,8 @@ class WriteBehind {
   void sync();
   // Throws the last pass's error while the passes are failing.
   [[nodiscard]] std::uint64_t durable() const;
+  // Until durable() >= count (true) or timeout (false); throws as durable().
+  [[nodiscard]] bool wait_durable(std::uint64_t count, std::chrono::nanoseconds timeout) const;
   [[nodiscard]] DurabilityStats stats() const noexcept;
   [[nodiscard]] std::uint64_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
   [[nodiscard]] const std::filesystem::path& disk_path() const noexcept { return disk_->path(); }
@@ -83,6 +86,9 @@ class WriteBehind {
   std::atomic<bool> failing_{false};  // the last pass failed; failure_ says how
   mutable std::mutex failure_mutex_;
   std::optional<Error> failure_;      // guarded by failure_mutex_
+  // wait_durable(): waiters sleep here; every pass's end wakes them.
+  mutable std::mutex waiters_mutex_;
+  mutable std::condition_variable pass_ended_;
   bool closed_ = false;
   std::unique_ptr<IntervalThread> thread_;  // last: stopped before the rest goes
 };

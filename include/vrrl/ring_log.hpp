@@ -186,6 +186,11 @@ class alignas(64) RingLog {
   // failing, i.e. from a failed pass until one succeeds. Without sync_every:
   // the count as of the last successful sync() of this object (0 before it).
   [[nodiscard]] std::uint64_t durable() const;
+  // Blocks until durable() >= count (true) or `timeout` has passed (false);
+  // throws as durable() does. With sync_every the background pass that gets
+  // there wakes the caller (no polling); without it, nothing makes records
+  // durable but sync(), so it returns at once. Any thread, with sync_every.
+  [[nodiscard]] bool wait_durable(std::uint64_t count, std::chrono::nanoseconds timeout) const;
   // Failed passes (sync_every) or failed sync() calls since open; never reset.
   [[nodiscard]] std::uint64_t sync_failures() const noexcept;
   // sync_every: the background copy's counters; without it, zeros but for

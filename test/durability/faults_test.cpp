@@ -217,6 +217,8 @@ TEST_CASE("a background pass that keeps failing is reported and counted, and a l
     CHECK(contains(from_durable.what(), call_name));
     CHECK(contains(from_durable.what(), error == EIO ? "Fix: the device reported an I/O error" : "Fix: free space"));
     CHECK(contains(from_durable.what(), "in-memory ring"));
+    CHECK(vrrl::test::expect_error([&] { (void)log.wait_durable(300, std::chrono::hours(1)); }).errno_value() ==
+          error);
     const vrrl::Error from_sync = vrrl::test::expect_error([&] { log.sync(); });
     CHECK(from_sync.errno_value() == error);
     CHECK(log.durability_stats().durable == 10);  // nothing counted that may not be on disk

@@ -86,6 +86,33 @@ TEST_CASE("sync_every: the background thread makes records durable without sync(
   CHECK(log.durability_stats().passes >= 1);
 }
 
+TEST_CASE("sync_every: wait_durable() sleeps until a pass makes the record durable", "[durability][write_behind]") {
+  LiveDir live;
+  vrrl::test::TempDir dir;
+  SECTION("background passes wake the waiter") {
+    RingLog log = RingLog::open(dir.file("wait.vrrl"), 4096, write_behind(live.path(), 1ms));
+    vrrl::test::append_sequences(log, 0, 500);
+    CHECK(log.wait_durable(500, std::chrono::minutes(2)));
+    CHECK(log.durable() >= 500);
+    vrrl::test::append_sequences(log, 500, 501);
+    CHECK(log.wait_durable(501, std::chrono::nanoseconds::max()));  // "forever" is clamped, not overflowed
+  }
+  SECTION("no pass comes: the timeout ends the wait") {
+    RingLog log = RingLog::open(dir.file("manual.vrrl"), 64, write_behind(live.path()));
+    vrrl::test::append_sequences(log, 0, 5);
+    CHECK_FALSE(log.wait_durable(5, 1ms));
+    log.sync();
+    CHECK(log.wait_durable(5, 0ns));
+  }
+  SECTION("without sync_every it does not wait") {
+    RingLog log = RingLog::open(dir.file("plain.vrrl"), 64);
+    vrrl::test::append_sequences(log, 0, 5);
+    CHECK_FALSE(log.wait_durable(5, std::chrono::hours(1)));
+    log.sync();
+    CHECK(log.wait_durable(5, std::chrono::hours(1)));
+  }
+}
+
 TEST_CASE("sync_every: a writer that laps the copy between passes: the file keeps the ring's window, overrun counted",
           "[durability][write_behind]") {
   LiveDir live;
