@@ -86,10 +86,14 @@ class Mirror {
   [[nodiscard]] const std::filesystem::path& disk_path() const noexcept { return disk_path_; }
 
  private:
-  // A run of `count` sequences from `first` whose slots are contiguous in the file.
+  // A run of `count` sequences from `first` whose slots are contiguous in the
+  // file, and where its bytes go in memory: its own place in the staging
+  // buffer when the whole pass fits there (`staged`), else the buffer's start.
   struct Chunk {
     std::uint64_t first;
     std::uint64_t count;
+    std::byte* buffer;
+    bool staged;
   };
   template <class Fn>
   void for_each_chunk(std::uint64_t first, std::uint64_t end, Fn&& fn);
@@ -98,8 +102,8 @@ class Mirror {
   bool clear_magics(std::uint64_t first, std::uint64_t end);
   void write_bodies(std::uint64_t first, std::uint64_t end, PassReport& report);
   void write_magics(std::uint64_t first, std::uint64_t end, std::span<std::byte, format::record_bytes> last_slot);
-  // Copies the chunk's records out of the live log into chunk_ with magic 0,
-  // or zeros for the ones that fail validation; marks valid_.
+  // Copies the chunk's records out of the live log into its buffer with
+  // magic 0, or zeros for the ones that fail validation; marks valid_.
   void copy_validated(const Chunk& chunk, std::uint64_t pass_first);
 
   const std::byte* live_;  // the live log's mapping: header, then the slots
@@ -111,7 +115,7 @@ class Mirror {
   // what the device holds, so the next clear rewrites every slot it covers.
   bool disk_uncertain_ = true;
   Journal* journal_;
-  std::vector<std::byte> chunk_;     // one chunk of slots, as they go to the disk
+  std::vector<std::byte> stage_;     // slots as they go to the disk: a whole pass, or one chunk
   std::vector<std::uint8_t> valid_;  // per sequence of the pass: copied with a valid magic
 };
 

@@ -129,6 +129,24 @@ TEST_CASE("sync_every: a writer that laps the copy between passes: the file keep
   CHECK(log.durability_stats().overrun == appended - 5 - 64);
 }
 
+TEST_CASE("sync_every: passes longer than the staging buffer go chunk by chunk", "[durability][write_behind]") {
+  LiveDir live;
+  vrrl::test::TempDir dir;
+  const auto path = dir.file("long_passes.vrrl");
+  constexpr std::uint64_t slots = 262'144;  // a pass of 200,000 records is longer than the 131,072-slot stage
+  RingLog log = RingLog::open(path, slots, write_behind(live.path()));
+  vrrl::test::append_sequences(log, 0, 200'000);
+  log.sync();
+  CHECK(replayed_sequences(path) == sequence_range(0, 200'000));
+  vrrl::test::append_sequences(log, 200'000, 400'000);  // wraps: the long pass clears, writes and commits reused slots
+  log.sync();
+  CHECK(replayed_sequences(path) == ring_window(400'000, slots));
+  vrrl::test::append_sequences(log, 400'000, 400'100);  // and a short one after it
+  log.sync();
+  CHECK(replayed_sequences(path) == ring_window(400'100, slots));
+  CHECK(log.durability_stats().overrun == 0);
+}
+
 TEST_CASE("without sync_every nothing changes: no in-memory ring, sync() is msync, durable() counts sync()s",
           "[durability][write_behind]") {
   LiveDir live;
