@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <optional>
 
+#include <vrrl/format.hpp>
+
 #include "file_descriptor.hpp"
 #include "writer_lock.hpp"
 
@@ -33,6 +35,7 @@ enum class LinkResult { linked, exists, unsupported };
 // its blocks reserved (posix_fallocate: a full disk fails here with ENOSPC),
 // the header written and fsynced, then linked into place and the directory
 // fsynced. Returns nothing when another process created `path` first.
-[[nodiscard]] std::optional<CreatedLog> create_log(const std::filesystem::path& path, std::uint64_t capacity);
+[[nodiscard]] std::optional<CreatedLog> create_log(const std::filesystem::path& path, std::uint64_t capacity,
+                                                  Format format);
 
 }  // namespace vrrl::detail

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <filesystem>
 
+#include <vrrl/export.hpp>
+
 namespace vrrl::detail {
 
 // The system calls the engine makes on disk files. Production code never
@@ -22,8 +24,9 @@ struct DiskCalls {
 
 // Tests only: the engine's disk calls become `calls` (which must outlive
 // their use) until called again; nullptr restores the system calls. Takes
-// effect for the next call any engine thread makes.
-void set_disk_calls_for_testing(const DiskCalls* calls) noexcept;
+// effect for the next call any engine thread makes. Exported (the only
+// lib-private symbol that is) so that test/durability can reach it.
+VRRL_EXPORT void set_disk_calls_for_testing(const DiskCalls* calls) noexcept;
 
 // Writes all of [data, data + size) at `offset`, retrying EINTR and short
 // writes. Throws ErrorKind::io (operation "sync", naming `what`) on failure.

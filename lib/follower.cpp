@@ -15,11 +15,6 @@ namespace {
 
 constexpr std::size_t words_per_record = format::record_bytes / sizeof(std::uint32_t);
 
-// The least time the seed can take per append: it makes four system calls
-// (seek, write, seek, write). A copy that took less than `capacity` times this
-// cannot have been lapped by it. Deliberately low: a too-low bound only makes
-// readers retry more often on slow machines.
-constexpr std::int64_t seed_append_floor_ns = 100;
 // The record under the seed's cursor counts as not being written only when
 // the file has not been written for this long (a write(2) updates the file's
 // mtime before it copies the bytes) and two copies taken stable_wait_ns apart
@@ -32,11 +27,6 @@ using Words = std::array<std::uint32_t, words_per_record>;
 
 [[nodiscard]] std::uint64_t oldest_in_ring(std::uint64_t cursor, std::uint64_t capacity) noexcept {
   return cursor > capacity ? cursor - capacity : 0;
-}
-
-[[nodiscard]] std::int64_t now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 // Relaxed word loads, not memcpy: a writer may be storing into the slot right
@@ -71,8 +61,13 @@ std::uint64_t load_cursor(const std::byte* base) noexcept {
 
 ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const Expected& expected,
                           std::uint64_t& cursor, RecordedSlot& slot, FailureEvidence& evidence) noexcept {
-  const std::byte* const record = base + format::record_position(expected.slot);
+  const bool v2 = expected.format == Format::v2;
+  const std::byte* const record = base + format::layout_of(expected.format).record_position(expected.slot);
   const auto magic = atomic_word<std::uint32_t>(record + format::record_offset::magic);
+  // v1: 0xDEADBEEF marks a record; v2: any commit word but 0, checked below.
+  const auto published = [v2](std::uint32_t word) {
+    return v2 ? word != format::empty_record_magic : word == format::record_magic;
+  };
 
   // Decide on a cursor loaded *before* the magic: a writer stores the magic
   // of record p before it advances the cursor past p + 1, so once we have
@@ -80,7 +75,6 @@ ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const E
   // (or a later lap's clear). The other order would misjudge a record whose
   // magic landed between our two loads.
   const std::uint64_t cursor_before = load_cursor(base);
-  const std::int64_t started = cursor_before < capacity ? now_ns() : 0;
   // Acquire: 0xDEADBEEF means the body before it is complete (the writer's
   // release store of the magic).
   const std::uint32_t magic_before = magic.load(std::memory_order_acquire);
@@ -88,7 +82,7 @@ ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const E
     cursor = cursor_before;
     return ReadStatus::lapped;
   }
-  if (magic_before != format::record_magic) {
+  if (!published(magic_before)) {
     cursor = cursor_before;
     // Between the writer's cursor and magic stores (docs/design.md): retry.
     // (cursor <= p + 1, written without going below zero for p < 0.)
@@ -111,18 +105,32 @@ ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const E
   const std::uint32_t magic_after = magic.load(std::memory_order_acquire);
   cursor = load_cursor(base);
   if (cursor > expected.reuse) return ReadStatus::lapped;
-  if (magic_after != format::record_magic) return ReadStatus::gone;
+  if (magic_after != magic_before) return ReadStatus::gone;
 
-  if (cursor < capacity || cursor_before < capacity) {
-    // The writer may be the seed (module comment): was it at this slot at
-    // any moment since the caller began, and could it have lapped the copy?
+  if (v2) {
+    // The commit word must check this copy as sequence p: a copy mixing two
+    // records, a record of another lap or a corrupted one does not.
+    wire::RecordWords record_words;
+    std::memcpy(record_words.data(), words.data(), sizeof record_words);
+    if (magic_after != wire::commit_word(expected.reuse - capacity, record_words)) return ReadStatus::gone;
+  } else if (cursor < capacity || cursor_before < capacity) {
+    // The writer may be the seed (module comment). It writes a slot only
+    // while its cursor (its next slot) names it, so a copy taken while the
+    // cursor names another slot, and equal to a second copy taken after it,
+    // was not being written: a torn first copy would need the seed stopped
+    // inside that write across both copies, with its cursor still on the slot.
     const std::uint64_t to_slot = slots_between(expected.oldest_writer_position, expected.slot, capacity);
     const std::uint64_t moved = slots_between(expected.oldest_writer_position, cursor, capacity);
-    if (now_ns() - started >= static_cast<std::int64_t>(capacity) * seed_append_floor_ns) {
+    if (to_slot < moved) return ReadStatus::lapped;  // rewritten since the read began
+    if (to_slot == moved) return ReadStatus::under_seed_cursor;
+    Words again;
+    copy_words(record, again);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    const std::uint64_t cursor_again = load_cursor(base);
+    if (again != words || slots_between(expected.oldest_writer_position, cursor_again, capacity) >= to_slot) {
+      cursor = cursor_again;
       return ReadStatus::not_yet;
     }
-    if (to_slot < moved) return ReadStatus::lapped;
-    if (to_slot == moved) return ReadStatus::under_seed_cursor;
   }
   decode(words, slot, evidence);
   return ReadStatus::complete;
@@ -131,7 +139,7 @@ ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const E
 ReadStatus read_under_seed_cursor(const LogReader& log, const Expected& expected, RecordedSlot& slot,
                                   FailureEvidence& evidence) {
   const std::byte* const base = log.data();
-  const std::byte* const record = base + format::record_position(expected.slot);
+  const std::byte* const record = base + log.layout().record_position(expected.slot);
   const auto wall_now_ns = [] {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -155,31 +163,48 @@ ReadStatus read_under_seed_cursor(const LogReader& log, const Expected& expected
   return ReadStatus::complete;
 }
 
-ReadStatus read_snapshot_step(const LogReader& log, std::uint64_t start_cursor, std::uint64_t step,
-                              RecordedSlot& slot, FailureEvidence& evidence, std::uint32_t& magic) {
+SnapshotSlot read_snapshot_step(const LogReader& log, std::uint64_t start_cursor, std::uint64_t step,
+                                RecordedSlot& slot, FailureEvidence& evidence, std::uint32_t& magic) {
   const std::byte* const base = log.data();
   const std::uint64_t capacity = log.capacity();
   const std::uint64_t slot_index = (start_cursor % capacity + step) % capacity;
-  magic = atomic_word<std::uint32_t>(base + format::record_position(slot_index) + format::record_offset::magic)
-              .load(std::memory_order_acquire);
-  // Empty and foreign slots are what they are; only records are validated.
-  if (magic != format::record_magic) return ReadStatus::gone;
+  const Format format = log.format();
+  const std::byte* const record = base + log.layout().record_position(slot_index);
+  magic = atomic_word<std::uint32_t>(record + format::record_offset::magic).load(std::memory_order_acquire);
+  if (magic == format::empty_record_magic) return SnapshotSlot::empty;
+  if (format == Format::v1 && magic != format::record_magic) return SnapshotSlot::bad;
   // The slot is reused by append number start_cursor + step.
-  const Expected expected{.slot = slot_index, .reuse = start_cursor + step, .oldest_writer_position = start_cursor};
+  const Expected expected{
+      .slot = slot_index, .reuse = start_cursor + step, .oldest_writer_position = start_cursor, .format = format};
   std::uint64_t cursor = 0;
   ReadStatus status = ReadStatus::not_yet;
-  // A copy that could not be trusted (the seed's timing rule) is retried a few times.
+  // A copy that could not be trusted (the seed's rules) is retried a few times.
   for (int attempt = 0; attempt < 4 && status == ReadStatus::not_yet; ++attempt) {
     status = read_validated(base, capacity, expected, cursor, slot, evidence);
   }
   if (status == ReadStatus::under_seed_cursor) status = read_under_seed_cursor(log, expected, slot, evidence);
-  return status;
+  if (status == ReadStatus::complete) return SnapshotSlot::record;
+  if (status != ReadStatus::gone || format == Format::v1) return SnapshotSlot::overwritten;
+  // v2, not a record of its sequence: which lap's record is it, if any?
+  const std::uint32_t now = atomic_word<std::uint32_t>(record + format::record_offset::magic)
+                                .load(std::memory_order_acquire);
+  if (now != magic) return SnapshotSlot::overwritten;
+  const wire::RecordWords words = wire::load_record_words(record);
+  const std::uint64_t sequence = start_cursor + step - capacity;
+  if (step < capacity && magic == wire::commit_word(sequence + capacity, words)) return SnapshotSlot::beyond_cursor;
+  if (magic == wire::commit_word(sequence - capacity, words)) return SnapshotSlot::stale;
+  return SnapshotSlot::bad;
 }
 
 }  // namespace detail
 
 Follower::Follower(const LogReader& log, std::optional<std::uint64_t> start) noexcept
-    : log_(&log), base_(log.data()), capacity_(log.capacity()), position_(0), highest_cursor_(log.appended()) {
+    : log_(&log),
+      base_(log.data()),
+      capacity_(log.capacity()),
+      format_(log.format()),
+      position_(0),
+      highest_cursor_(log.appended()) {
   if (highest_cursor_ >= format::max_cursor) highest_cursor_ = 0;  // poll() reports it
   position_ = start.value_or(detail::oldest_in_ring(highest_cursor_, capacity_));
 }

@@ -35,9 +35,11 @@ std::string describe_file_type(mode_t mode) {
   return "not a regular file";
 }
 
-// Reads exactly `bytes.size()` bytes at offset 0, retrying short reads.
-void read_header_bytes(int fd, std::array<std::byte, format::header_bytes>& bytes,
-                       const std::filesystem::path& path) {
+// Reads the header's bytes at offset 0 (up to header_read_bytes: enough for
+// either format), retrying short reads; at least the 32 bytes both formats
+// share, or the file is truncated.
+std::size_t read_header_bytes(int fd, std::array<std::byte, header_read_bytes>& bytes,
+                              const std::filesystem::path& path) {
   std::size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t got = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
@@ -46,11 +48,13 @@ void read_header_bytes(int fd, std::array<std::byte, format::header_bytes>& byte
       throw io_error("open", path, "pread of the header", errno);
     }
     if (got == 0) {
+      if (done >= format::header_bytes) break;
       throw problem(ErrorKind::truncated, "open", path, "the file ended inside its 32-byte header",
                     "the file is not a complete VRRL log; regenerate it");
     }
     done += static_cast<std::size_t>(got);
   }
+  return done;
 }
 
 // A log someone else created may be sparse (the seed sizes files with
@@ -111,11 +115,12 @@ void populate_holes_for_reading(const bip::mapped_region& region, const std::fil
 
 }  // namespace
 
-LogFile::LogFile(std::filesystem::path path, FileDescriptor file, WriterLock lock, std::uint64_t capacity,
-                 std::uint64_t file_size, boost::interprocess::mapped_region region) noexcept
+LogFile::LogFile(std::filesystem::path path, FileDescriptor file, WriterLock lock, format::Layout layout,
+                 std::uint64_t capacity, std::uint64_t file_size, boost::interprocess::mapped_region region) noexcept
     : path_(std::move(path)),
       file_(std::move(file)),
       lock_(std::move(lock)),
+      layout_(layout),
       capacity_(capacity),
       file_size_(file_size),
       region_(std::move(region)) {}
@@ -151,7 +156,7 @@ std::unique_ptr<LogFile> LogFile::open_writer(const std::filesystem::path& path,
       throw io_error("create", path, "open", ENOENT,
                      "the directory `" + parent.string() + "` does not exist; create it first");
     }
-    if (std::optional<CreatedLog> created = create_log(target, capacity)) {
+    if (std::optional<CreatedLog> created = create_log(target, capacity, options.format)) {
       return map_existing(path, std::move(created->file), std::move(created->lock), Access::read_write, options);
     }
   }
@@ -190,13 +195,14 @@ std::unique_ptr<LogFile> LogFile::map_existing(const std::filesystem::path& path
                   "the file is " + std::to_string(size) + " bytes, shorter than the 32-byte VRRL header",
                   "this is not a complete VRRL log; delete it or restore it from a complete copy");
   }
-  std::array<std::byte, format::header_bytes> header_bytes{};
-  read_header_bytes(file.get(), header_bytes, path);
-  const LogHeader header = decode_header(header_bytes);
+  std::array<std::byte, header_read_bytes> header_bytes{};
+  const std::size_t header_read = read_header_bytes(file.get(), header_bytes, path);
+  const LogHeader header = decode_header(std::span<const std::byte>(header_bytes.data(), header_read));
   if (const std::optional<HeaderProblem> wrong = check_header(header, size)) {
     throw problem(wrong->kind, "open", path, wrong->what_is_wrong, wrong->fix);
   }
-  const std::uint64_t needed = format::file_bytes(header.capacity);
+  const format::Layout layout = format::layout_of(*header.format());
+  const std::uint64_t needed = layout.file_bytes(header.capacity);
   if (access == Access::read_write) reserve_blocks(file.get(), needed, path);
 
   const auto mode = access == Access::read_write ? bip::read_write : bip::read_only;
@@ -216,12 +222,13 @@ std::unique_ptr<LogFile> LogFile::map_existing(const std::filesystem::path& path
     if (options.prefault && access == Access::read_write) prefault_for_writing(region);
     if (access == Access::read_only && has_holes(file.get(), needed)) populate_holes_for_reading(region, path);
     auto log = std::unique_ptr<LogFile>(
-        new LogFile(path, std::move(file), std::move(lock), header.capacity, size, std::move(region)));
+        new LogFile(path, std::move(file), std::move(lock), layout, header.capacity, size, std::move(region)));
     if (access == Access::read_write && log->load_cursor() >= format::max_cursor) {
       // Damage, not a count (format::max_cursor): restart from the slot it
       // names, so that no count can run into the arithmetic limits.
       publish_cursor(log->header_cursor(), log->load_cursor() % log->capacity());
     }
+    if (access == Access::read_write && layout.format == Format::v2) log->clear_records_beyond_cursor();
     return log;
   } catch (const bip::interprocess_exception& e) {
     const int native = e.get_native_error();
@@ -245,6 +252,31 @@ std::uint32_t LogFile::flags() const noexcept {
   return atomic_word<std::uint32_t>(base() + format::header_offset::flags).load(std::memory_order_relaxed);
 }
 
+std::uint64_t LogFile::synced() const noexcept {
+  if (layout_.format != Format::v2) return 0;
+  return atomic_word<std::uint64_t>(base() + format::header_offset::synced).load(std::memory_order_acquire);
+}
+
+void LogFile::clear_records_beyond_cursor() noexcept {
+  const std::uint64_t cursor = load_cursor();
+  for (std::uint64_t slot = 0; slot < capacity_; ++slot) {
+    std::byte* const record = records() + slot * format::record_bytes;
+    const std::uint32_t commit = atomic_word<std::uint32_t>(record).load(std::memory_order_relaxed);
+    if (commit == format::empty_record_magic) continue;
+    // The sequence this slot holds within the header's window
+    // [cursor - capacity, cursor) (modulo 2^64 below 0: a slot not written
+    // yet in this history), and the next one in it, which only a record
+    // written after the header page reached the disk can have.
+    const std::uint64_t steps = (slot + capacity_ - cursor % capacity_) % capacity_;
+    const std::uint64_t window = cursor - capacity_ + steps;
+    const std::uint64_t beyond = window + capacity_;
+    const wire::RecordWords words = wire::load_record_words(record);
+    if (commit != wire::commit_word(window, words) && commit == wire::commit_word(beyond, words)) {
+      atomic_word<std::uint32_t>(record).store(format::empty_record_magic, std::memory_order_release);
+    }
+  }
+}
+
 void LogFile::set_flag(std::uint32_t flag) noexcept {
   // Release: a reader that sees the flag sees the records written before it.
   atomic_word<std::uint32_t>(base() + format::header_offset::flags).fetch_or(flag, std::memory_order_release);
@@ -256,13 +288,14 @@ AppendState LogFile::append_state() const noexcept {
           .header_cursor = header_cursor(),
           .capacity = capacity_,
           .lap_start = appended - appended % capacity_,
-          .next_slot = appended % capacity_};
+          .next_slot = appended % capacity_,
+          .format = layout_.format};
 }
 
 void LogFile::check_not_shrunk(const char* operation) const {
   struct stat status {};
   if (::fstat(file_.get(), &status) != 0) throw io_error(operation, path_, "fstat", errno);
-  const std::uint64_t needed = format::file_bytes(capacity_);
+  const std::uint64_t needed = layout_.file_bytes(capacity_);
   if (static_cast<std::uint64_t>(status.st_size) < needed) {
     throw problem(ErrorKind::truncated, operation, path_,
                   "the file shrank to " + std::to_string(status.st_size) + " bytes while open; its " +
@@ -276,7 +309,7 @@ ReplayRange LogFile::replay(Recovery recovery) const {
   // A size check, not a SIGBUS guard: a shrink between this fstat and the
   // walk can still fault (docs/design.md, "Faults and guarantees").
   check_not_shrunk("replay");
-  return ReplayRange(records(), capacity_, load_cursor() % capacity_, recovery, &path_);
+  return ReplayRange(records(), capacity_, load_cursor(), layout_.format, recovery, &path_);
 }
 
 std::vector<RecordedSlot> LogFile::replay_all() const {
@@ -288,11 +321,19 @@ std::vector<RecordedSlot> LogFile::replay_all() const {
 
 void LogFile::sync() {
   check_not_shrunk("sync");
+  // v2: what this sync makes durable; recorded in the header once it has.
+  const std::uint64_t syncing = load_cursor();
   // async=false is MS_SYNC. Boost's default (MS_ASYNC) schedules nothing on Linux.
   if (!region_.flush(0, region_.get_size(), /*async=*/false)) {
     throw io_error("sync", path_, "msync(MS_SYNC)", errno,
                    "records appended since the last successful sync() may be lost (the kernel may have "
                    "dropped the dirty pages); check the device and free space, then verify the log");
+  }
+  if (layout_.format == Format::v2 && lock_.held()) {
+    // Release: a reader that sees this count sees the header that goes with it.
+    // It reaches the disk with the next sync (or writeback): the field never
+    // claims more than a completed sync made durable.
+    atomic_word<std::uint64_t>(base() + format::header_offset::synced).store(syncing, std::memory_order_release);
   }
 }
 

@@ -39,7 +39,9 @@ class LogFile {
   ~LogFile() = default;
 
   [[nodiscard]] std::byte* base() const noexcept { return static_cast<std::byte*>(region_.get_address()); }
-  [[nodiscard]] std::byte* records() const noexcept { return base() + format::header_bytes; }
+  [[nodiscard]] std::byte* records() const noexcept { return base() + layout_.header_bytes; }
+  [[nodiscard]] const format::Layout& layout() const noexcept { return layout_; }
+  [[nodiscard]] Format format() const noexcept { return layout_.format; }
   [[nodiscard]] std::uint64_t* header_cursor() const noexcept;
   [[nodiscard]] std::uint64_t load_cursor() const noexcept;  // acquire
   [[nodiscard]] std::uint32_t flags() const noexcept;
@@ -53,6 +55,8 @@ class LogFile {
   [[nodiscard]] AppendState append_state() const noexcept;
   // Writer only: sets `flag` in the header (a release store; idempotent).
   void set_flag(std::uint32_t flag) noexcept;
+  // v2 only: the count the last completed sync() made durable, in the header.
+  [[nodiscard]] std::uint64_t synced() const noexcept;
 
   // A replay range starting at the oldest slot for the cursor as of now.
   // Throws ErrorKind::truncated when the file has shrunk since it was mapped.
@@ -67,8 +71,13 @@ class LogFile {
 
  private:
   enum class Access { read_write, read_only };
-  LogFile(std::filesystem::path path, FileDescriptor file, WriterLock lock, std::uint64_t capacity,
-          std::uint64_t file_size, boost::interprocess::mapped_region region) noexcept;
+  LogFile(std::filesystem::path path, FileDescriptor file, WriterLock lock, format::Layout layout,
+          std::uint64_t capacity, std::uint64_t file_size, boost::interprocess::mapped_region region) noexcept;
+  // v2 writer only, at open: clears every record that checks as a sequence
+  // at or after the header cursor (written after the header page reached the
+  // disk, before a power cut): they belong to a history the writer is about
+  // to replace, and would otherwise replay after its new records.
+  void clear_records_beyond_cursor() noexcept;
   [[nodiscard]] static std::unique_ptr<LogFile> map_existing(const std::filesystem::path& path, FileDescriptor file,
                                                              WriterLock lock, Access access,
                                                              const OpenOptions& options);
@@ -76,6 +85,7 @@ class LogFile {
   std::filesystem::path path_;
   FileDescriptor file_;  // its open file description carries the writer's locks
   WriterLock lock_;      // empty for readers
+  format::Layout layout_;
   std::uint64_t capacity_;
   std::uint64_t file_size_;
   boost::interprocess::mapped_region region_;

@@ -28,6 +28,9 @@ std::vector<RecordedSlot> LogReader::replay_all() const { return file_->replay_a
 std::uint64_t LogReader::capacity() const noexcept { return file_->capacity(); }
 std::uint64_t LogReader::appended() const noexcept { return file_->load_cursor(); }
 std::uint32_t LogReader::flags() const noexcept { return file_->flags(); }
+Format LogReader::format() const noexcept { return file_->format(); }
+const format::Layout& LogReader::layout() const noexcept { return file_->layout(); }
+std::uint64_t LogReader::synced() const noexcept { return file_->synced(); }
 const std::filesystem::path& LogReader::path() const noexcept { return file_->path(); }
 const std::byte* LogReader::data() const noexcept { return file_->base(); }
 std::uint64_t LogReader::file_size() const noexcept { return file_->file_size(); }

@@ -39,13 +39,17 @@ void cpu_relax() noexcept {
 
 }  // namespace
 
-struct SharedRingLog::Shared {
-  explicit Shared(const detail::AppendState& where)
+namespace detail {
+
+struct SharedProducers {
+  explicit SharedProducers(const detail::AppendState& where)
       : records(where.records),
         header_cursor(where.header_cursor),
         capacity(where.capacity),
         keep(where.capacity / 2),
+        format(where.format),
         states(new std::atomic<std::uint64_t>[where.capacity]),
+        commits(new std::uint32_t[where.capacity]),
         claimed(where.appended()) {
     // Every slot starts as "its previous lap is published": the record that
     // sits there (or the empty slot) may be retired by the first claim of it.
@@ -68,7 +72,13 @@ struct SharedRingLog::Shared {
   std::uint64_t* const header_cursor;
   const std::uint64_t capacity;
   const std::uint64_t keep;
+  const Format format;
   const std::unique_ptr<std::atomic<std::uint64_t>[]> states;
+  // The word each written record's publisher stores last (0xDEADBEEF, or its
+  // v2 commit word, which only its producer can compute cheaply). Written by
+  // the producer before its "written" state store, read by the publisher
+  // after loading that state: ordered by it, so plain.
+  const std::unique_ptr<std::uint32_t[]> commits;
   // Every producer does one RMW here per append. On its own cache line so the
   // line holding the read-mostly fields above is not invalidated each time.
   alignas(cache_line) std::atomic<std::uint64_t> claimed;
@@ -77,6 +87,8 @@ struct SharedRingLog::Shared {
   std::atomic<std::uint32_t> generation{0};  // the futex word waiters block on
   alignas(cache_line) std::atomic<std::uint64_t> waits{0};
 };
+
+}  // namespace detail
 
 // Blocks until the record with key `record_key` is published. Spins briefly
 // (the common wait is a producer a few instructions from publishing), yields a
@@ -89,7 +101,7 @@ struct SharedRingLog::Shared {
 // and if it is non-zero bumps `generation` and wakes. All seq_cst, so either
 // the publisher sees the waiter, or the waiter's re-check sees the state; and
 // a bump between the waiter's load and its futex wait makes the wait return.
-void SharedRingLog::Shared::wait_until_published(std::uint64_t record_key) noexcept {
+void detail::SharedProducers::wait_until_published(std::uint64_t record_key) noexcept {
   std::atomic<std::uint64_t>& state = state_of_key(record_key);
   const std::uint64_t published = state_word(record_key, Phase::published);
   const auto ready = [&] { return state.load(std::memory_order_seq_cst) >= published; };
@@ -110,20 +122,20 @@ void SharedRingLog::Shared::wait_until_published(std::uint64_t record_key) noexc
   waiting.fetch_sub(1, std::memory_order_seq_cst);
 }
 
-void SharedRingLog::Shared::wake_waiters() noexcept {
+void detail::SharedProducers::wake_waiters() noexcept {
   if (waiting.load(std::memory_order_seq_cst) == 0) return;
   generation.fetch_add(1, std::memory_order_seq_cst);
   generation.notify_all();
 }
 
-SharedRingLog::SharedRingLog(std::unique_ptr<detail::LogFile> file, std::unique_ptr<Shared> shared) noexcept
+SharedRingLog::SharedRingLog(std::unique_ptr<detail::LogFile> file, std::unique_ptr<detail::SharedProducers> shared) noexcept
     : file_(std::move(file)), shared_(std::move(shared)) {}
 
 SharedRingLog SharedRingLog::open(const std::filesystem::path& path, std::uint64_t capacity,
                                   const OpenOptions& options) {
   auto file = detail::LogFile::open_writer(path, capacity, options);
   file->set_flag(format::flag_multi_producer);
-  auto shared = std::make_unique<Shared>(file->append_state());
+  auto shared = std::make_unique<detail::SharedProducers>(file->append_state());
   return SharedRingLog(std::move(file), std::move(shared));
 }
 
@@ -147,7 +159,7 @@ std::uint64_t SharedRingLog::published() const noexcept { return file_->load_cur
 std::uint64_t SharedRingLog::waits() const noexcept { return shared_->waits.load(std::memory_order_relaxed); }
 
 void SharedRingLog::append(const RecordedSlot& slot, const FailureEvidence& evidence) noexcept {
-  Shared& shared = *shared_;
+  detail::SharedProducers& shared = *shared_;
   const std::uint64_t capacity = shared.capacity;
 
   // Relaxed: the counter only has to hand out distinct, consecutive numbers;
@@ -169,11 +181,14 @@ void SharedRingLog::append(const RecordedSlot& slot, const FailureEvidence& evid
   }
 
   std::byte* const record = shared.records + slot_index * format::record_bytes;
+  const wire::RecordWords words = wire::record_words(slot, evidence);
   detail::retire_slot(record);
   // Plain stores, as in RingLog::append. Readers in other mappings validate
   // their copies (Follower); within this process the slot states order every
   // pair of writers of a slot, which is what TSan checks in the tests.
-  wire::encode_record(record, format::empty_record_magic, slot, evidence);
+  wire::store_record_words(record, words);
+  const std::uint32_t commit =
+      shared.format == Format::v2 ? wire::commit_word(sequence, words) : format::record_magic;
 
   std::atomic_ref<std::uint64_t> cursor(*shared.header_cursor);
   const std::uint64_t previous_index = slot_index == 0 ? capacity - 1 : slot_index - 1;
@@ -185,7 +200,7 @@ void SharedRingLog::append(const RecordedSlot& slot, const FailureEvidence& evid
       shared.states[previous_index].load(std::memory_order_seq_cst) >=
           state_word(shared.key(sequence - 1), Phase::published)) {
     detail::publish_cursor(shared.header_cursor, sequence + 1);
-    detail::commit_record(record);
+    detail::commit_record(record, commit);
     // seq_cst: see publish_written(); a producer of `sequence + 1` that found
     // our slot unpublished returned, and we must then see its "written".
     state.store(state_word(shared.key(sequence), Phase::published), std::memory_order_seq_cst);
@@ -198,6 +213,7 @@ void SharedRingLog::append(const RecordedSlot& slot, const FailureEvidence& evid
   // publish_written() must not be reordered, or this producer and the one
   // publishing the record before it could each miss the other's progress and
   // leave this record unpublished (store-buffer pattern).
+  shared.commits[slot_index] = commit;
   state.store(state_word(shared.key(sequence), Phase::written), std::memory_order_seq_cst);
   shared.publish_written(cursor.load(std::memory_order_seq_cst));
   shared.wake_waiters();
@@ -212,7 +228,7 @@ void SharedRingLog::append(const RecordedSlot& slot, const FailureEvidence& evid
 // Every operation here is seq_cst: each producer's "written" store is followed
 // by loads of state another producer stores, and vice versa; without one total
 // order both could read stale values and both stop (a lost wake-up).
-void SharedRingLog::Shared::publish_written(std::uint64_t next) noexcept {
+void detail::SharedProducers::publish_written(std::uint64_t next) noexcept {
   std::atomic_ref<std::uint64_t> cursor(*header_cursor);
   for (;;) {
     const std::uint64_t slot_index = next % capacity;
@@ -232,7 +248,7 @@ void SharedRingLog::Shared::publish_written(std::uint64_t next) noexcept {
     if (!cursor.compare_exchange_strong(next, next + 1, std::memory_order_seq_cst)) continue;
     // The body is visible to us: the state load above read its writer's
     // "written" store (seq_cst, hence release).
-    detail::commit_record(records + slot_index * format::record_bytes);
+    detail::commit_record(records + slot_index * format::record_bytes, commits[slot_index]);
     // Lets the next lap's producer into the slot, and the publisher of
     // `next + 1` past the check above.
     states[slot_index].store(state_word(key(next), Phase::published), std::memory_order_seq_cst);

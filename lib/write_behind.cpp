@@ -76,9 +76,15 @@ WriteBehind::Opened WriteBehind::open(const std::filesystem::path& path, std::ui
     throw io_error("open", path, "OpenOptions::sync_every (negative)", EINVAL,
                    "pass a positive interval, or zero to make the log durable only when sync() is called");
   }
-  const fs::path directory = options.live_directory.empty() ? default_live_directory : options.live_directory;
+  const fs::path directory =
+      options.live_directory.empty() ? default_live_directory : fs::path(options.live_directory);
   check_live_directory(directory, path);
   validate_capacity(capacity, path, "requested");
+  const std::string v2_fix =
+      "open VRRL v2 logs without sync_every and call sync(), or keep the log in VRRL v1 for background durability";
+  if (options.format != Format::v1) {
+    throw io_error("open", path, "OpenOptions::sync_every with OpenOptions::format v2", EINVAL, v2_fix);
+  }
 
   const bool existed = stat_of(path).has_value();
   OpenOptions disk_options;  // the disk file is only read and written with pread/pwrite
@@ -100,6 +106,9 @@ WriteBehind::Opened WriteBehind::open(const std::filesystem::path& path, std::ui
     }
   };
   try {
+    if (disk->format() != Format::v1) {
+      throw io_error("open", path, "OpenOptions::sync_every on a VRRL v2 log", EINVAL, v2_fix);
+    }
     // Whatever a writer without sync_every left in the page cache becomes
     // durable now: durable() starts at the disk file's count.
     disk_flush(disk->descriptor(), disk->path(), "opening the log");

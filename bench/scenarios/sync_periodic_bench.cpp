@@ -69,7 +69,7 @@ constexpr DurabilityVariant durability_variants[] = {
     {"sync_every",
      "OpenOptions::sync_every = 10 ms: the ring lives on tmpfs and a library thread copies new records to the file "
      "(pwrite + 3 fdatasyncs per pass)",
-     [] { return OpenOptions{.prefault = true, .sync_every = sync_period, .live_directory = {}}; }, false},
+     [] { return OpenOptions{.prefault = true, .format = Format::v1, .sync_every = sync_period, .live_directory = {}}; }, false},
 };
 
 constexpr std::uint64_t paced_rates[] = {10'000'000, 1'000'000};  // appends per second; 0 = flat out

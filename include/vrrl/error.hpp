@@ -1,6 +1,8 @@
 // vrrl::Error: every failure vrrl reports, with a kind a caller can switch on.
 #pragma once
 
+#include <vrrl/export.hpp>  // first: the C++20 check
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -21,11 +23,11 @@ enum class ErrorKind {
 };
 
 // "io", "header_mismatch", ...: stable names for logs and the CLI.
-[[nodiscard]] std::string_view to_string(ErrorKind kind) noexcept;
+[[nodiscard]] VRRL_EXPORT std::string_view to_string(ErrorKind kind) noexcept;
 
 // The message reads like the seed's: what failed, on which path, why, and a
 // "Fix: ..." hint. The parts are also available one by one.
-class Error : public std::runtime_error {
+class VRRL_EXPORT Error : public std::runtime_error {
  public:
   struct Details {
     ErrorKind kind;

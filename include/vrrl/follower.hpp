@@ -29,8 +29,9 @@
 // the cursor modulo capacity and writes a record (magic included) with one
 // write(2) and no clear first. Then a copy also counts only if the writer has
 // not been at that slot since the read began (the cursor is the seed's next
-// slot) and the copy took less time than the seed needs for a whole lap
-// (capacity appends of four system calls each); otherwise it is retried later.
+// slot) and a second copy after the cursor check is the same; otherwise it is
+// retried later. A seed that laps the whole ring during one read may make a
+// snapshot show a newer record in place of an older one; never a torn one.
 // The record under the seed's cursor is accepted only once the file has not
 // been written for a second (then it is the oldest record, not one being
 // written): on a live seed log it waits, on a quiet one it costs a
@@ -60,6 +61,8 @@
 //   * Not thread-safe: one thread polls a Follower. Several Followers over one
 //     LogReader are fine.
 #pragma once
+
+#include <vrrl/export.hpp>  // first: the C++20 check
 
 #include <algorithm>
 #include <cstddef>
@@ -102,28 +105,29 @@ struct Expected {
   std::uint64_t slot = 0;   // where it is
   std::uint64_t reuse = 0;  // the cursor value at which its slot is reused: its sequence + capacity
   std::uint64_t oldest_writer_position = 0;  // a cursor loaded before the caller began (seed check)
+  Format format = Format::v1;                // the log's: where the slot is, and how a record is checked
 };
 
 // Copies the record in `expected.slot` out of a mapping (`base` = header,
 // capacity slots follow) and validates it. `cursor` is set to the latest
 // cursor loaded. No allocation, no system call (a vDSO clock read while the
 // cursor is below capacity).
-[[nodiscard]] ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const Expected& expected,
-                                        std::uint64_t& cursor, RecordedSlot& slot,
-                                        FailureEvidence& evidence) noexcept;
+[[nodiscard]] VRRL_EXPORT ReadStatus read_validated(const std::byte* base, std::uint64_t capacity,
+                                                    const Expected& expected, std::uint64_t& cursor,
+                                                    RecordedSlot& slot, FailureEvidence& evidence) noexcept;
 
 // The record under the cursor of a writer that may be the seed: accepted only
 // when the file has not been written to for a second and two copies taken a
 // millisecond apart agree (a system call and a sleep; a rare path).
-[[nodiscard]] ReadStatus read_under_seed_cursor(const LogReader& log, const Expected& expected, RecordedSlot& slot,
-                                                FailureEvidence& evidence);
+[[nodiscard]] VRRL_EXPORT ReadStatus read_under_seed_cursor(const LogReader& log, const Expected& expected,
+                                                            RecordedSlot& slot, FailureEvidence& evidence);
 
 // The acquire load of the header cursor (bytes 24..31) of a mapping.
-[[nodiscard]] std::uint64_t load_cursor(const std::byte* base) noexcept;
+[[nodiscard]] VRRL_EXPORT std::uint64_t load_cursor(const std::byte* base) noexcept;
 
 }  // namespace detail
 
-class Follower {
+class VRRL_EXPORT Follower {
  public:
   // Starts at `start`, or by default at the oldest record in the ring
   // (max(0, cursor - capacity)). A start beyond the cursor waits for it.
@@ -172,6 +176,7 @@ class Follower {
   const LogReader* log_;
   const std::byte* base_;     // the LogReader's mapping: header, then the slots
   std::uint64_t capacity_;
+  Format format_;
   std::uint64_t position_;
   std::uint64_t offset_ = 0;  // own count - writer's count; a multiple of capacity
   std::uint64_t highest_cursor_;  // largest cursor seen, in own count
@@ -200,7 +205,8 @@ PollResult Follower::poll(OnRecord&& on_record, std::size_t max_records) {
     std::uint64_t writer_cursor = 0;
     const detail::Expected expected{.slot = sequence % capacity_,
                                     .reuse = sequence - offset_ + capacity_,
-                                    .oldest_writer_position = writer_start};
+                                    .oldest_writer_position = writer_start,
+                                    .format = format_};
     detail::ReadStatus status = detail::read_validated(base_, capacity_, expected, writer_cursor, slot, evidence);
     if (status == detail::ReadStatus::under_seed_cursor) {
       status = detail::read_under_seed_cursor(*log_, expected, slot, evidence);
@@ -229,66 +235,73 @@ struct SnapshotReport {
   std::uint64_t records = 0;              // records delivered
   std::uint64_t empty_slots = 0;          // slots with magic 0 (including appends that never completed)
   std::uint64_t overwritten = 0;          // records the writer replaced or was writing during the walk
-  std::vector<std::uint64_t> bad_slots;   // slots with a foreign magic, in replay order
+  std::vector<std::uint64_t> bad_slots;   // v1: a foreign magic; v2: a commit word that checks for no
+                                          // nearby sequence (torn or corrupted); in replay order
   bool stopped_early = false;             // Recovery::stop_at_bad_slot ended the walk
+  std::uint64_t stale_records = 0;        // v2: whole records of an older lap, stepped over
+  std::uint64_t beyond_cursor = 0;        // v2: whole records past the cursor, delivered last
 
   [[nodiscard]] bool clean() const noexcept { return bad_slots.empty(); }
 };
 
 namespace detail {
-// One step of read_snapshot: reads slot `(first_slot + step) % capacity`.
-// Returns the status and fills `slot`/`evidence` when complete; `bad_magic`
-// is set when the slot holds a foreign magic.
-[[nodiscard]] ReadStatus read_snapshot_step(const LogReader& log, std::uint64_t start_cursor, std::uint64_t step,
-                                            RecordedSlot& slot, FailureEvidence& evidence, std::uint32_t& magic);
+// What one slot of a snapshot held (see read_snapshot).
+enum class SnapshotSlot { record, empty, overwritten, stale, beyond_cursor, bad };
+
+// One step of read_snapshot: the slot `(start_cursor + step) % capacity`,
+// expected to hold sequence start_cursor - capacity + step. Fills `slot`,
+// `evidence` for a record and `magic` with the slot's word 0.
+[[nodiscard]] VRRL_EXPORT SnapshotSlot read_snapshot_step(const LogReader& log, std::uint64_t start_cursor,
+                                                          std::uint64_t step, RecordedSlot& slot,
+                                                          FailureEvidence& evidence, std::uint32_t& magic);
 }  // namespace detail
 
 // Every record in the ring as of the call, oldest first (replay order), each
 // copied and validated as the Follower does; on_record(slot_index, const
 // RecordedSlot&, const FailureEvidence&) gets the copies. Records the writer
 // overwrote, or was writing, during the walk are counted in `overwritten` and
-// never passed on. Slots with a foreign magic are handled by `recovery` as in
-// replay(): strict throws header_mismatch naming the slot. On a quiescent log
-// the records are exactly replay()'s. Throws ErrorKind::truncated when the
-// file has shrunk.
+// never passed on. Slots with a foreign magic (v2: a record that does not
+// check) are handled by `recovery` as in replay(): strict throws
+// header_mismatch naming the slot. v2 records past the cursor come last, as
+// in replay(). On a quiescent log the records are exactly replay()'s. Throws
+// ErrorKind::truncated when the file has shrunk.
 template <class OnRecord>
   requires std::is_invocable_v<OnRecord&, std::uint64_t, const RecordedSlot&, const FailureEvidence&>
 SnapshotReport read_snapshot(const LogReader& log, Recovery recovery, OnRecord&& on_record) {
   log.check_not_shrunk("read");
   SnapshotReport report;
-  const std::byte* const base = log.data();
   const std::uint64_t capacity = log.capacity();
-  const std::uint64_t start_cursor = detail::load_cursor(base);
+  const std::uint64_t start_cursor = detail::load_cursor(log.data());
   RecordedSlot slot;
   FailureEvidence evidence;
-  for (std::uint64_t step = 0; step < capacity; ++step) {
+  std::uint64_t steps = capacity;  // v2: a second lap when records lie past the cursor
+  for (std::uint64_t step = 0; step < steps; ++step) {
     std::uint32_t magic = 0;
-    const detail::ReadStatus status =
-        detail::read_snapshot_step(log, start_cursor, step, slot, evidence, magic);
+    const detail::SnapshotSlot kind = detail::read_snapshot_step(log, start_cursor, step, slot, evidence, magic);
     const std::uint64_t slot_index = (start_cursor % capacity + step) % capacity;
-    switch (status) {
-      case detail::ReadStatus::complete:
+    if (step >= capacity) {  // the second lap delivers the records past the cursor, nothing else
+      if (kind == detail::SnapshotSlot::record) {
+        ++report.records;
+        ++report.beyond_cursor;
+        on_record(slot_index, std::as_const(slot), std::as_const(evidence));
+      }
+      continue;
+    }
+    switch (kind) {
+      case detail::SnapshotSlot::record:
         ++report.records;
         on_record(slot_index, std::as_const(slot), std::as_const(evidence));
         break;
-      case detail::ReadStatus::not_yet:
-      case detail::ReadStatus::lapped:
-      case detail::ReadStatus::under_seed_cursor:
-        ++report.overwritten;
-        break;
-      case detail::ReadStatus::gone:
-        if (magic == format::empty_record_magic) {
-          ++report.empty_slots;
-        } else if (magic == format::record_magic) {
-          ++report.overwritten;
-        } else if (recovery == Recovery::strict) {
-          detail::throw_bad_slot(log.path(), slot_index, magic);
-        } else {
-          report.bad_slots.push_back(slot_index);
-          if (recovery == Recovery::stop_at_bad_slot) {
-            report.stopped_early = true;
-            return report;
-          }
+      case detail::SnapshotSlot::empty: ++report.empty_slots; break;
+      case detail::SnapshotSlot::overwritten: ++report.overwritten; break;
+      case detail::SnapshotSlot::stale: ++report.stale_records; break;
+      case detail::SnapshotSlot::beyond_cursor: steps = 2 * capacity; break;
+      case detail::SnapshotSlot::bad:
+        if (recovery == Recovery::strict) detail::throw_bad_slot(log.path(), slot_index, log.format(), magic);
+        report.bad_slots.push_back(slot_index);
+        if (recovery == Recovery::stop_at_bad_slot) {
+          report.stopped_early = true;
+          return report;
         }
         break;
     }

@@ -44,6 +44,8 @@
 //   * Do not move a SharedRingLog while another thread is appending to it.
 #pragma once
 
+#include <vrrl/export.hpp>  // first: the C++20 check
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -55,7 +57,11 @@
 
 namespace vrrl {
 
-class SharedRingLog {
+namespace detail {
+struct SharedProducers;  // lib/multi_producer.cpp: the claim counter, the slot states, the waiting
+}
+
+class VRRL_EXPORT SharedRingLog {
  public:
   // As RingLog::open, with the same errors; also allocates one 8-byte state
   // word per slot (std::bad_alloc if that fails) and sets the header flag
@@ -95,12 +101,10 @@ class SharedRingLog {
   [[nodiscard]] const std::filesystem::path& path() const noexcept;
 
  private:
-  struct Shared;  // lib/multi_producer.cpp: the claim counter, the slot states, the waiting
-
-  SharedRingLog(std::unique_ptr<detail::LogFile> file, std::unique_ptr<Shared> shared) noexcept;
+  SharedRingLog(std::unique_ptr<detail::LogFile> file, std::unique_ptr<detail::SharedProducers> shared) noexcept;
 
   std::unique_ptr<detail::LogFile> file_;
-  std::unique_ptr<Shared> shared_;
+  std::unique_ptr<detail::SharedProducers> shared_;
 };
 
 }  // namespace vrrl

@@ -34,6 +34,8 @@
 //     version (vrrl::version) are separate numbers.
 #pragma once
 
+#include <vrrl/export.hpp>  // first: the C++20 check
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -48,11 +50,9 @@
 #include <vrrl/format.hpp>
 #include <vrrl/record.hpp>
 #include <vrrl/replay.hpp>
+#include <vrrl/version.hpp>
 
 namespace vrrl {
-
-// The library's own version, independent of the file format version.
-inline constexpr std::string_view version = "0.1.0";
 
 namespace detail {
 class LogFile;      // lib/log_file.hpp: open, validate, lock, map; the cold paths
@@ -68,6 +68,11 @@ struct OpenOptions {
   // write-protected again by the kernel: the first append to each of them
   // after that faults once more (see docs/benchmarks.md).
   bool prefault = false;
+  // The format of a log this call creates (docs/format.md). An existing file
+  // is opened as what it is, whatever this says. v1 (the default) is the
+  // seed's format; v2 aligns slots and checks every record, so that after a
+  // power cut a reader keeps exactly the records that are whole and current.
+  Format format = Format::v1;
 
   // Background durability (RingLog::open only; zero, the default, turns it
   // off and changes nothing). With an interval, append() writes into an
@@ -87,8 +92,9 @@ struct OpenOptions {
   std::chrono::nanoseconds sync_every{0};
   // Where the in-memory copy lives (sync_every only): a tmpfs directory; empty
   // means /dev/shm. Missing, not writable, or without room for the log: open
-  // throws ErrorKind::io and creates nothing.
-  std::filesystem::path live_directory{};
+  // throws ErrorKind::io and creates nothing. Read only during open (a view,
+  // so that OpenOptions stays a literal type: `constexpr OpenOptions` works).
+  std::string_view live_directory{};
 };
 
 // What background durability has done since open (RingLog::durability_stats).
@@ -103,7 +109,7 @@ struct DurabilityStats {
 // <vrrl/recording.hpp> and <vrrl/multi_producer.hpp>). Movable, not copyable;
 // destruction unmaps and unlocks but does not sync. Aligned to a cache line,
 // so RingLogs of different threads side by side in memory never share one.
-class alignas(64) RingLog {
+class VRRL_EXPORT alignas(64) RingLog {
  public:
   // Opens `path` for appending, creating it if it does not exist (seed semantics):
   //  * capacity 0 -> ErrorKind::zero_capacity; above format::max_capacity -> capacity_overflow.
@@ -210,6 +216,7 @@ class alignas(64) RingLog {
   [[nodiscard]] std::uint64_t appended() const noexcept { return hot_.appended(); }
   // The path given to open (with sync_every: the disk file, not the ring).
   [[nodiscard]] const std::filesystem::path& path() const noexcept;
+  [[nodiscard]] Format format() const noexcept { return hot_.format; }
 
  private:
   RingLog(std::unique_ptr<detail::LogFile> file, std::unique_ptr<detail::WriteBehind> durability) noexcept;
@@ -246,7 +253,7 @@ class RingLog::Appender {
 
 inline RingLog::Appender RingLog::appender() noexcept { return Appender(*this); }
 
-class LogReader {
+class VRRL_EXPORT LogReader {
  public:
   [[nodiscard]] static LogReader open(const std::filesystem::path& path);
 
@@ -270,6 +277,11 @@ class LogReader {
   [[nodiscard]] std::uint64_t appended() const noexcept;
   [[nodiscard]] std::uint64_t cursor() const noexcept { return appended() % capacity(); }
   [[nodiscard]] std::uint32_t flags() const noexcept;
+  [[nodiscard]] Format format() const noexcept;
+  // Where the slots are in this file's format.
+  [[nodiscard]] const format::Layout& layout() const noexcept;
+  // v2: the count the last completed sync() made durable (0 for v1 files).
+  [[nodiscard]] std::uint64_t synced() const noexcept;
   [[nodiscard]] const std::filesystem::path& path() const noexcept;
   // The whole mapping (header and slots), for tools such as `vrrl verify`.
   [[nodiscard]] const std::byte* data() const noexcept;
@@ -290,6 +302,6 @@ class LogReader {
 // process) holds `path` open. Takes no lock (it asks with F_OFD_GETLK), so a
 // writer opening at the same moment never fails because of it. Throws
 // vrrl::Error (io) when the file cannot be opened at all.
-[[nodiscard]] bool is_locked_by_writer(const std::filesystem::path& path);
+[[nodiscard]] VRRL_EXPORT bool is_locked_by_writer(const std::filesystem::path& path);
 
 }  // namespace vrrl

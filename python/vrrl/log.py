@@ -48,9 +48,14 @@ _SNAPSHOT_CHUNK = 16384
 # too high would only let a fast seed lap go unnoticed, too low makes small
 # rings retry.
 _SEED_APPEND_FLOOR_NS = 400
-# How long the record under a seed's cursor must stay unchanged to count as
-# not being written: its write(2) of 44 bytes takes well under a microsecond.
-_SEED_STABLE_WAIT_S = 100e-6
+# How long a record a seed may be writing must stay unchanged to count as not
+# being written (its write(2) takes well under a microsecond, when it is not
+# preempted), and, for the record under the seed's cursor, how long the file
+# must not have been modified (a write(2) updates the mtime before it copies):
+# as in C++ (lib/follower.cpp), a seed preempted inside its write(2) leaves a
+# half-written record there that two copies cannot tell from a whole one.
+_SEED_STABLE_WAIT_S = 1e-3
+_SEED_QUIET_NS = 1_000_000_000
 
 _REGENERATE = "regenerate the log; VRRL format may have changed"
 
@@ -470,7 +475,8 @@ class Log:
         write(2), no clear first: then, as in C++, a chunk counts only if the
         copy took less time than the seed needs for a lap, and the slots its
         cursor passed during the copy are dropped (the one under a cursor that
-        did not move is read twice, a moment apart, and kept if unchanged).
+        did not move is kept only if the file has not been modified for a
+        second and a second copy a moment later agrees).
 
         Python has no fences: the order of the loads is program order, which
         x86-64 keeps for loads (each step is a separate numpy call).
@@ -509,6 +515,9 @@ class Log:
                 # stayed put meanwhile.
                 stable = self._unchanged_since(pieces, first, copy, cursor) if chunk_before == cursor else None
                 if stable is not None:
+                    under_cursor = (cursor % capacity - start) % capacity - first
+                    if 0 <= under_cursor < len(stable) and not self._quiet():
+                        stable[under_cursor] = False
                     break
             else:
                 continue  # the seed kept moving: the chunk stays untrusted
@@ -539,6 +548,10 @@ class Log:
         later = again.view(np.uint8).reshape(count, fmt.RECORD_BYTES)
         return (earlier == later).all(axis=1)
 
+    def _quiet(self):
+        """True when the file has not been modified for _SEED_QUIET_NS."""
+        return time.time_ns() - os.fstat(self._fd).st_mtime_ns >= _SEED_QUIET_NS
+
     def _drop_seed_slots(self, chunk_trusted, first, start, chunk_before, cursor, copy):
         """Distrusts the slots a seed writer's cursor passed while the chunk was copied."""
         capacity = self.capacity
@@ -550,7 +563,7 @@ class Log:
             # Under a cursor that did not move: kept if it stays the same a moment later.
             index = int(np.flatnonzero(passed)[0])
             position = first + index
-            if copy["magic"][position] == fmt.RECORD_MAGIC and chunk_trusted[index]:
+            if copy["magic"][position] == fmt.RECORD_MAGIC and chunk_trusted[index] and self._quiet():
                 slot = (start + position) % capacity
                 time.sleep(_SEED_STABLE_WAIT_S)
                 again = self._slots[slot:slot + 1].tobytes()

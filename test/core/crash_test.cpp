@@ -31,10 +31,10 @@ struct ChildProgress {
   std::atomic<std::uint64_t> completed;
 };
 
-[[noreturn]] void append_until_killed(const std::filesystem::path& path, std::uint64_t capacity,
+[[noreturn]] void append_until_killed(const std::filesystem::path& path, std::uint64_t capacity, vrrl::Format format,
                                       ChildProgress* progress) {
   try {
-    RingLog log = RingLog::open(path, capacity);
+    RingLog log = RingLog::open(path, capacity, {.format = format});
     for (std::uint64_t n = log.appended();; ++n) {
       vrrl::test::append_record(log, n);
       // Release: the parent must not see the count before the append's stores.
@@ -48,6 +48,8 @@ struct ChildProgress {
 }  // namespace
 
 TEST_CASE("kill -9 at random moments never loses a completed append or shows a torn one", "[crash]") {
+  const vrrl::Format format = GENERATE(vrrl::Format::v1, vrrl::Format::v2);
+  CAPTURE(static_cast<int>(format));
   vrrl::test::TempDir dir;
   const auto path = dir.file("crash.vrrl");
   constexpr std::uint64_t capacity = 61;  // prime, small: the child wraps many times per run
@@ -67,7 +69,7 @@ TEST_CASE("kill -9 at random moments never loses a completed append or shows a t
     progress->completed.store(previous_completed, std::memory_order_relaxed);
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
-    if (child == 0) append_until_killed(path, capacity, progress);
+    if (child == 0) append_until_killed(path, capacity, format, progress);
 
     // Wait for the child to make progress, then kill it at a random moment.
     while (progress->completed.load(std::memory_order_acquire) == previous_completed) {
@@ -83,6 +85,7 @@ TEST_CASE("kill -9 at random moments never loses a completed append or shows a t
 
     const std::uint64_t completed = progress->completed.load(std::memory_order_acquire);
     RingLog log = RingLog::open(path, capacity);  // the lock died with the child
+    REQUIRE(log.format() == format);              // opened as what it is
     // The cursor is at the last completed append, or one past it when the
     // kill landed inside the next append after its cursor store.
     const std::uint64_t appended = log.appended();
@@ -93,7 +96,8 @@ TEST_CASE("kill -9 at random moments never loses a completed append or shows a t
     // appends, every completed one present. The one gap allowed is an append
     // that a kill interrupted after its cursor store (then and in later runs).
     std::vector<std::uint64_t> seen;
-    for (vrrl::RecordView view : log.replay()) {
+    auto replay = log.replay();
+    for (vrrl::RecordView view : replay) {
       const std::uint64_t n = view.timestamp_ns();
       REQUIRE(vrrl::test::is_record_of(view, n));
       REQUIRE((seen.empty() || n > seen.back()));
@@ -101,6 +105,8 @@ TEST_CASE("kill -9 at random moments never loses a completed append or shows a t
       REQUIRE(n < appended);
       seen.push_back(n);
     }
+    REQUIRE(replay.report().clean());
+    REQUIRE(replay.report().stale_records == 0);
     const bool interrupted_after_cursor = appended == completed + 1;
     if (interrupted_after_cursor && !std::binary_search(seen.begin(), seen.end(), completed)) {
       unfinished.insert(completed);

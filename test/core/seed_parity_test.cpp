@@ -1,4 +1,4 @@
-// The seed's eight tests (shared/seed/ring_log.rs.txt, lines 433-570), one for
+// The seed's eight tests (the seed, the original Rust ring_log.rs; docs/format.md, "The seed"; lines 433-570), one for
 // one, then byte-level parity with the seed's file layout in both directions.
 #include <catch2/catch.hpp>
 

@@ -69,8 +69,9 @@ class LiveDir {
 // test: passes happen only in sync(), at open and at close.
 inline constexpr std::chrono::nanoseconds manual_passes = std::chrono::hours(24);
 
+// `live` must outlive the open call (OpenOptions holds a view of it).
 inline OpenOptions write_behind(const std::filesystem::path& live, std::chrono::nanoseconds every = manual_passes) {
-  return OpenOptions{.prefault = false, .sync_every = every, .live_directory = live};
+  return OpenOptions{.prefault = false, .format = Format::v1, .sync_every = every, .live_directory = live.native()};
 }
 
 // Sequences (single-writer self-checking records) a log replays, in replay

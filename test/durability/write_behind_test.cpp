@@ -152,8 +152,8 @@ TEST_CASE("without sync_every nothing changes: no in-memory ring, sync() is msyn
   LiveDir live;
   vrrl::test::TempDir dir;
   const auto path = dir.file("plain.vrrl");
-  RingLog log = RingLog::open(path, 64, vrrl::OpenOptions{.prefault = false, .sync_every = 0ns,
-                                                          .live_directory = live.path()});
+  RingLog log = RingLog::open(path, 64, vrrl::OpenOptions{.prefault = false, .format = vrrl::Format::v1,
+                                                          .sync_every = 0ns, .live_directory = live.path().native()});
   CHECK(live.files().empty());
   CHECK(log.live_path().empty());
   vrrl::test::append_sequences(log, 0, 10);
@@ -184,6 +184,18 @@ TEST_CASE("sync_every: bad options and other writers get clear errors", "[durabi
     CHECK(e.errno_value() == EINVAL);
     CHECK(std::string(e.what()).find("only vrrl::RingLog::open") != std::string::npos);
     CHECK(!std::filesystem::exists(path));
+  }
+  SECTION("a VRRL v2 log (background durability is VRRL v1 only, for now)") {
+    vrrl::OpenOptions options = write_behind(live.path(), 10ms);
+    options.format = vrrl::Format::v2;
+    const vrrl::Error e = vrrl::test::expect_error([&] { (void)RingLog::open(path, 64, options); });
+    CHECK(e.errno_value() == EINVAL);
+    CHECK(std::string(e.what()).find("v2") != std::string::npos);
+    CHECK(!std::filesystem::exists(path));
+    { RingLog v2 = RingLog::open(path, 64, vrrl::OpenOptions{.prefault = false, .format = vrrl::Format::v2}); }
+    CHECK(vrrl::test::expect_error([&] { (void)RingLog::open(path, 64, write_behind(live.path(), 10ms)); })
+              .errno_value() == EINVAL);
+    CHECK(live.files().empty());
   }
   SECTION("a second writer, with or without sync_every") {
     RingLog first = RingLog::open(path, 64, write_behind(live.path()));

@@ -1,7 +1,7 @@
 """Logs and recordings built byte by byte, without the package under test.
 
 SeedLog writes exactly what the seed's Rust RingLog writes
-(/work/shared/seed/ring_log.rs.txt): header, then per append the magic and
+(the seed, the original Rust ring_log.rs; docs/format.md, "The seed"): header, then per append the magic and
 bytes 4..43 at the next slot, bytes 44..63 left as they are (zero), and the
 cursor rewritten as the next slot index (modulo capacity).
 

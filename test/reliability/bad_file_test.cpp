@@ -50,12 +50,17 @@ TEST_CASE("wrong file magic: header_mismatch for writer and reader", "[reliabili
   TempDir dir;
   const auto path = dir.file("log.vrrl");
   make_log(path, 4, 2);
-  vrrl::test::pwrite_bytes(path, 0, "VRRL0002", 8);
+  vrrl::test::pwrite_bytes(path, 0, "VRRL9999", 8);
   for (const auto& e : {expect_error([&] { (void)RingLog::open(path, 4); }),
                         expect_error([&] { (void)LogReader::open(path); })}) {
     CHECK(e.kind() == ErrorKind::header_mismatch);
     CHECK_THAT(e.what(), Catch::Contains("VRRL0001") && Catch::Contains("Fix:") && Catch::Contains(path.string()));
   }
+  // A v2 magic with a v1 version (or the other way round) is no format either.
+  vrrl::test::pwrite_bytes(path, 0, "VRRL0002", 8);
+  const auto mixed = expect_error([&] { (void)LogReader::open(path); });
+  CHECK(mixed.kind() == ErrorKind::header_mismatch);
+  CHECK_THAT(mixed.what(), Catch::Contains("VRRL0002") && Catch::Contains("version 1"));
 }
 
 TEST_CASE("capacity 0 in the header: zero_capacity", "[reliability][bad_file]") {

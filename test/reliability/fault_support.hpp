@@ -23,14 +23,6 @@
 
 namespace vrrl::test {
 
-// The 64 bytes a single writer's n-th append writes, for comparing raw slot bytes.
-inline std::vector<std::byte> self_checking_bytes(std::uint64_t n) {
-  std::vector<std::byte> bytes(format::record_bytes);
-  const SelfCheckingRecord record = make_record(n);
-  wire::encode_record(bytes.data(), format::record_magic, record.slot, record.evidence);
-  return bytes;
-}
-
 // Runs `body` in a forked child and returns its wait status. The child ends
 // with _exit(body()), so no Catch2 state or destructor of the parent runs twice.
 template <class Fn>

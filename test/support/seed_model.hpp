@@ -1,5 +1,5 @@
 // An independent, byte-by-byte model of the seed's RingLog
-// (shared/seed/ring_log.rs.txt), written with stream I/O and no vrrl code, so
+// (the seed, the original Rust ring_log.rs; docs/format.md, "The seed"), written with stream I/O and no vrrl code, so
 // that parity tests compare vrrl against the seed's layout rather than against
 // itself. Line numbers refer to the seed file.
 #pragma once

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include <vrrl/record.hpp>
 #include <vrrl/replay.hpp>
@@ -73,6 +74,15 @@ void append_record(Log& log, std::uint64_t sequence) {
 [[nodiscard]] inline bool is_record_of(const RecordView& view, std::uint64_t sequence) noexcept {
   const SelfCheckingRecord expected = make_record(sequence);
   return view.slot() == expected.slot && view.failure() == expected.evidence;
+}
+
+// The 64 bytes (VRRL v1, magic 0xDEADBEEF) a single writer's n-th append
+// writes, for comparing raw slot bytes.
+inline std::vector<std::byte> self_checking_bytes(std::uint64_t n) {
+  std::vector<std::byte> bytes(format::record_bytes);
+  const SelfCheckingRecord record = make_record(n);
+  wire::encode_record(bytes.data(), format::record_magic, record.slot, record.evidence);
+  return bytes;
 }
 
 // The key a record was made from, or nullopt when any field disagrees with it.

@@ -10,6 +10,9 @@
 #include <vrrl/ring_log.hpp>
 
 #include "command.hpp"
+#ifdef VRRL_HAVE_NATS
+#include "ship/commands.hpp"
+#endif
 
 namespace {
 
@@ -47,9 +50,16 @@ int main(int argc, char** argv) {
   vrrl.require_subcommand(1);
   vrrl.footer(exit_codes_footer);
 
-  const std::vector<Command> commands{add_info_command(vrrl),   add_dump_command(vrrl),
-                                      add_verify_command(vrrl), add_tail_command(vrrl),
-                                      add_import_command(vrrl), add_stats_command(vrrl)};
+  std::vector<Command> commands{add_info_command(vrrl),   add_dump_command(vrrl),
+                                add_verify_command(vrrl), add_tail_command(vrrl),
+                                add_import_command(vrrl), add_stats_command(vrrl)};
+#ifdef VRRL_HAVE_NATS
+  commands.push_back(add_ship_command(vrrl));
+  commands.push_back(add_pull_command(vrrl));
+  constexpr const char* command_list = "info, dump, verify, tail, import, stats, ship and pull";
+#else
+  constexpr const char* command_list = "info, dump, verify, tail, import and stats";
+#endif
   for (const Command& command : commands) {
     const std::string own = command.app->get_footer();
     command.app->footer(own.empty() ? exit_codes_footer : own + "\n\n" + exit_codes_footer);
@@ -62,8 +72,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // CLI11 reads an unknown command as a stray positional and then asks for a subcommand.
     if (argc > 1 && argv[1][0] != '-' && vrrl.get_subcommands().empty()) {
+#ifndef VRRL_HAVE_NATS
+      if (std::string(argv[1]) == "ship" || std::string(argv[1]) == "pull") {
+        std::cerr << "vrrl: `" << argv[1] << "` is not built into this vrrl (it was configured without libnats). "
+                  << "Fix: install libnats-dev (scripts/install-deps) and reconfigure with -Dnats=enabled.\n";
+        return exit_usage;
+      }
+#endif
       return usage_error(vrrl, std::string("unknown command `") + argv[1] +
-                                   "`; the commands are info, dump, verify, tail, import and stats");
+                                   "`; the commands are " + command_list);
     }
     return usage_error(vrrl, e.what());
   }

@@ -7,10 +7,11 @@
 // order (docs/design.md, "The publish protocol", has the case-by-case proof):
 //  1. retire_slot:    the slot's magic = 0, then a release fence: the old
 //                     record is gone before any of its bytes change;
-//  2. wire::encode_record with magic 0: the body, plain stores;
+//  2. wire::store_record_words with magic 0: the body, plain stores;
 //  3. publish_cursor: the header cursor = the new count (release): replay now
 //                     starts after this slot;
-//  4. commit_record:  the magic = 0xDEADBEEF (release): the record is valid.
+//  4. commit_record:  the magic = 0xDEADBEEF, or in VRRL v2 the commit word
+//                     that checks record and sequence (release): the record is valid.
 // A process killed between any two steps leaves a log whose replay shows every
 // completed append, in order, and no half-written record.
 #pragma once
@@ -38,10 +39,10 @@ inline void publish_cursor(std::uint64_t* header_cursor, std::uint64_t count) no
   std::atomic_ref<std::uint64_t>(*header_cursor).store(count, std::memory_order_release);
 }
 
-inline void commit_record(std::byte* record) noexcept {
+// `word`: format::record_magic (v1) or the record's commit word (v2).
+inline void commit_record(std::byte* record, std::uint32_t word = format::record_magic) noexcept {
   // Release: cursor and body are visible before the slot reads as valid.
-  atomic_word<std::uint32_t>(record + format::record_offset::magic)
-      .store(format::record_magic, std::memory_order_release);
+  atomic_word<std::uint32_t>(record + format::record_offset::magic).store(word, std::memory_order_release);
 }
 
 // Where a writer that owns its slots appends next. Aligned to a cache line so
@@ -54,6 +55,7 @@ struct alignas(64) AppendState {
   std::uint64_t capacity = 0;
   std::uint64_t lap_start = 0;             // the count when slot 0 of this lap was (or will be) written
   std::uint64_t next_slot = 0;             // 0 ..< capacity (== capacity only inside append_record's caller)
+  Format format = Format::v1;              // v2 stores a commit word instead of the magic
 
   // Records appended over the file's lifetime: the count the header cursor holds.
   [[nodiscard]] std::uint64_t appended() const noexcept { return lap_start + next_slot; }
@@ -73,10 +75,11 @@ static_assert(sizeof(AppendState) == 64);
   const std::uint64_t count = state.lap_start + next_slot + 1;
   const bool last = next_slot + 1 == state.capacity;
 
+  const wire::RecordWords words = wire::record_words(slot, evidence);
   retire_slot(record);
-  wire::encode_record(record, format::empty_record_magic, slot, evidence);
+  wire::store_record_words(record, words);
   publish_cursor(header_cursor, count);
-  commit_record(record);
+  commit_record(record, state.format == Format::v2 ? wire::commit_word(count - 1, words) : format::record_magic);
 
   state.next_slot = next_slot + 1;
   return last;
