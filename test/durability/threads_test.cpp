@@ -1,6 +1,6 @@
 // sync_every with threads: one thread appends flat out while the background
 // passes run every millisecond, another thread calls sync() and durable(),
-// and a Follower reads the in-memory ring live. Checks that durable() only
+// a thread sleeps in wait_durable(), and a Follower reads the in-memory ring live. Checks that durable() only
 // grows, never runs ahead of what was appended, that every record the disk
 // file ends with is exactly the append its sequence names, and that the
 // Follower never sees a torn record. Also in the concurrency suite, so
@@ -60,6 +60,13 @@ TEST_CASE("sync_every with an appender, a syncing thread, a durable() watcher an
       std::this_thread::sleep_for(200us);  // pacing only, not synchronisation
     }
   });
+  std::atomic<std::uint64_t> woken{0};
+  std::thread waiter([&] {  // sleeps in wait_durable(), woken by the passes
+    while (!done.load(std::memory_order_acquire)) {
+      const std::uint64_t durable = log.durability_stats().durable;
+      if (log.wait_durable(durable + 1, 10ms)) woken.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
   std::uint64_t delivered = 0, lost = 0, watched = 0;
   std::thread reader([&] {
     vrrl::Follower follower(ring, 0);
@@ -83,6 +90,7 @@ TEST_CASE("sync_every with an appender, a syncing thread, a durable() watcher an
   appender.join();
   syncer.join();
   reader.join();
+  waiter.join();
 
   CHECK(sync_not_durable == 0);
   CHECK(torn == 0);
@@ -92,6 +100,7 @@ TEST_CASE("sync_every with an appender, a syncing thread, a durable() watcher an
   CHECK(delivered > 0);
   CHECK(syncs.load() > 0);
   CHECK(watched > 0);
+  CHECK(woken.load() > 0);
   log.sync();
   CHECK(log.durable() == total);
   CHECK(replayed_sequences(path) == ring_window(total, slots));
