@@ -87,8 +87,9 @@ struct OpenOptions {
   // writes a batch's cursor before its magics, so a Follower on `path` would
   // count a pass in progress as lost). See docs/design.md, "Durable without
   // stalls", for what is on disk at any moment and for what open does with
-  // an in-memory ring a killed process left behind. Costs a second copy of
-  // the log in memory, copy bandwidth, and three fdatasyncs per pass.
+  // an in-memory ring a killed process left behind. Costs a thread per log, a
+  // second copy of the log in memory (plus an 8 MiB staging buffer), and per
+  // pass three fdatasyncs writing each new record's slot three times.
   std::chrono::nanoseconds sync_every{0};
   // Where the in-memory copy lives (sync_every only): a tmpfs directory; empty
   // means /dev/shm. Missing, not writable, or without room for the log: open
@@ -185,8 +186,12 @@ class VRRL_EXPORT alignas(64) RingLog {
   // May be called from any thread, also while another appends.
   void sync();
 
-  // Records known to be on stable storage, in the header cursor's count: the
-  // n-th append is durable once durable() > n. With sync_every it grows after
+  // Records known to be on stable storage, in the header cursor's count: once
+  // durable() > n, the n-th append is on stable storage unless the ring has
+  // overwritten it since (with sync_every, a record the ring overwrote before
+  // a pass could copy it is counted in durability_stats().overrun and never
+  // reaches the file: append less than a ring's worth per interval, or use a
+  // bigger ring, to avoid that). With sync_every it grows after
   // every background pass and may be called from any thread; it throws the
   // failure (ErrorKind::io, errno, Fix) while the background passes are
   // failing, i.e. from a failed pass until one succeeds. Without sync_every:
