@@ -169,6 +169,36 @@ TEST_CASE("kill -9 at every disk call of a pass, and of the catch-up at open: no
   }
 }
 
+TEST_CASE("kill -9 at every disk call of the open that makes the ring: the log stays the file",
+          "[durability][reopen][kill]") {
+  int calls = 0;
+  for (int kill_at = 1;; ++kill_at) {
+    CAPTURE(kill_at);
+    LiveDir live;
+    vrrl::test::TempDir dir;
+    const auto path = dir.file("first_open.vrrl");
+    {
+      RingLog plain = RingLog::open(path, capacity);  // a log written without sync_every
+      vrrl::test::append_sequences(plain, 0, 100);
+    }
+    const int status = vrrl::test::run_in_child([&]() -> int {
+      int seen = 0;
+      const vrrl::test::DiskHook hook([&](Call, int, const void*, std::size_t, off_t) {
+        if (++seen == kill_at) ::raise(SIGKILL);
+        return 0;
+      });
+      RingLog log = RingLog::open(path, capacity, write_behind(live.path()));
+      return 0;
+    });
+    if (vrrl::test::exit_code(status) == 0) break;
+    REQUIRE(killed(status));
+    calls = kill_at;
+    REQUIRE(live.files().size() <= 1);  // a ring is linked only when complete
+    check_resumed(path, live, 100);
+  }
+  CHECK(calls >= 2);  // the flush at open, the reads that copy the file
+}
+
 TEST_CASE("kill -9 at random moments with background passes every millisecond: every completed append survives",
           "[durability][reopen][kill]") {
   LiveDir live;
