@@ -80,7 +80,8 @@ class VrrlSyncEveryWriter {
  public:
   VrrlSyncEveryWriter(const std::filesystem::path& path, std::uint64_t slots)
       : log_((std::filesystem::remove(path),
-              RingLog::open(path, slots, {.prefault = true, .format = Format::v1, .sync_every = sync_period, .live_directory = {}}))) {}
+              RingLog::open(path, slots,
+                            {.prefault = true, .format = Format::v1, .sync_every = sync_period}))) {}
   void append(const RecordedSlot& slot) noexcept { log_.append(slot); }
 
  private:

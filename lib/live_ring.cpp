@@ -37,30 +37,30 @@ constexpr std::uint64_t page_bytes = 4096;
 constexpr std::size_t boot_id_bytes = 40;  // "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", NUL padded
 
 struct trailer_offset {
-  static constexpr std::size_t magic = 0;        // char[8] "VRRLLIVE"
-  static constexpr std::size_t version = 8;      // u32
-  static constexpr std::size_t device = 16;      // u64  } the disk file
-  static constexpr std::size_t inode = 24;       // u64  }
-  static constexpr std::size_t birth_sec = 32;   // i64  }
-  static constexpr std::size_t birth_nsec = 40;  // u32  }
-  static constexpr std::size_t capacity = 48;    // u64
-  static constexpr std::size_t durable = 56;     // u64: count of the last completed pass
-  static constexpr std::size_t target = 64;      // u64: the cursor the pass in flight writes to the disk
-  static constexpr std::size_t last_slot = 72;   // 64 bytes: the disk's slot (durable - 1) % capacity
-  static constexpr std::size_t boot_id = 136;    // char[40]: the boot that wrote the ring
-  static constexpr std::size_t path_bytes = 176; // u32, then the disk file's canonical path
+  static constexpr std::size_t magic = 0;         // char[8] "VRRLLIVE"
+  static constexpr std::size_t version = 8;       // u32
+  static constexpr std::size_t device = 16;       // u64  } the disk file
+  static constexpr std::size_t inode = 24;        // u64  }
+  static constexpr std::size_t birth_sec = 32;    // i64  }
+  static constexpr std::size_t birth_nsec = 40;   // u32  }
+  static constexpr std::size_t capacity = 48;     // u64
+  static constexpr std::size_t durable = 56;      // u64: count of the last completed pass
+  static constexpr std::size_t target = 64;       // u64: the cursor the pass in flight writes to the disk
+  static constexpr std::size_t last_slot = 72;    // 64 bytes: the disk's slot (durable - 1) % capacity
+  static constexpr std::size_t boot_id = 136;     // char[40]: the boot that wrote the ring
+  static constexpr std::size_t path_bytes = 176;  // u32, then the disk file's canonical path
   static constexpr std::size_t path = 180;
 };
 static_assert(trailer_offset::last_slot + format::record_bytes == trailer_offset::boot_id);
 static_assert(trailer_offset::boot_id + boot_id_bytes == trailer_offset::path_bytes);
 constexpr std::size_t max_trailer_path = trailer_bytes - trailer_offset::path;
 
-[[nodiscard]] std::uint64_t trailer_position(std::uint64_t capacity) noexcept {
-  return (format::file_bytes(capacity) + page_bytes - 1) / page_bytes * page_bytes;
+[[nodiscard]] std::uint64_t trailer_position(const format::Layout& layout, std::uint64_t capacity) noexcept {
+  return (layout.file_bytes(capacity) + page_bytes - 1) / page_bytes * page_bytes;
 }
 
-[[nodiscard]] std::uint64_t ring_file_bytes(std::uint64_t capacity) noexcept {
-  return trailer_position(capacity) + trailer_bytes;
+[[nodiscard]] std::uint64_t ring_file_bytes(const format::Layout& layout, std::uint64_t capacity) noexcept {
+  return trailer_position(layout, capacity) + trailer_bytes;
 }
 
 using BootId = std::array<char, boot_id_bytes>;
@@ -166,10 +166,33 @@ std::optional<LogHeader> read_header(int fd, const fs::path& path) {
   return decode_header(bytes);
 }
 
-std::optional<Trailer> read_trailer(int fd, std::uint64_t capacity, const fs::path& path) {
+std::optional<Trailer> read_trailer(int fd, const format::Layout& layout, std::uint64_t capacity,
+                                    const fs::path& path) {
   std::vector<std::byte> bytes(trailer_bytes);
-  if (!read_exactly(fd, bytes.data(), bytes.size(), trailer_position(capacity), path)) return std::nullopt;
+  if (!read_exactly(fd, bytes.data(), bytes.size(), trailer_position(layout, capacity), path)) return std::nullopt;
   return decode_trailer(bytes);
+}
+
+// What the word at bytes 0..3 of a slot says about the record there, for a
+// log whose header cursor is `cursor`.
+enum class SlotWord { empty, current, other_lap, foreign };
+
+SlotWord classify(const std::byte* slot, std::uint64_t slot_index, Format format, std::uint64_t cursor,
+                  std::uint64_t capacity) {
+  const auto word = wire::load_le<std::uint32_t>(slot);
+  if (word == format::empty_record_magic) return SlotWord::empty;
+  if (format == Format::v1) return word == format::record_magic ? SlotWord::current : SlotWord::foreign;
+  // v2: the sequence this slot holds in the window [cursor - capacity,
+  // cursor), modulo 2^64 for a slot the cursor has not reached (as
+  // LogFile::clear_records_beyond_cursor counts), one lap later (written by a
+  // pass whose cursor was not yet written) and one lap earlier (stale).
+  const std::uint64_t window = cursor - capacity + (slot_index + capacity - cursor % capacity) % capacity;
+  const wire::RecordWords words = wire::load_record_words(slot);
+  if (word == wire::commit_word(window, words)) return SlotWord::current;
+  if (word == wire::commit_word(window + capacity, words) || word == wire::commit_word(window - capacity, words)) {
+    return SlotWord::other_lap;
+  }
+  return SlotWord::foreign;
 }
 
 // The sequence a disk slot holds by the disk's cursor (the one in
@@ -177,7 +200,7 @@ std::optional<Trailer> read_trailer(int fd, std::uint64_t capacity, const fs::pa
 std::optional<std::uint64_t> sequence_in_slot(std::uint64_t slot, std::uint64_t cursor, std::uint64_t capacity) {
   if (cursor == 0) return std::nullopt;
   const std::uint64_t back = ((cursor - 1) % capacity + capacity - slot) % capacity;  // from the newest record
-  if (back > cursor - 1) return std::nullopt;  // the slot was never reached
+  if (back > cursor - 1) return std::nullopt;                                         // the slot was never reached
   return cursor - 1 - back;
 }
 
@@ -203,12 +226,14 @@ Verdict judge(int ring_fd, const fs::path& ring_path, const LogFile& disk, const
   if (::fstat(ring_fd, &status) != 0) throw io_error("open", ring_path, "fstat", errno);
   const auto size = static_cast<std::uint64_t>(status.st_size);
   const std::uint64_t capacity = disk.capacity();
+  const format::Layout& layout = disk.layout();
   const std::optional<LogHeader> header = read_header(ring_fd, ring_path);
   if (!header) return refuse("shorter than a log header");
   if (check_header(*header, size)) return refuse("not a valid log");
+  if (header->format() != layout.format) return refuse("another format than the disk file");
   if (header->capacity != capacity) return refuse("another capacity than the disk file");
-  if (size < ring_file_bytes(capacity)) return refuse("no trailer");
-  const std::optional<Trailer> trailer = read_trailer(ring_fd, capacity, ring_path);
+  if (size < ring_file_bytes(layout, capacity)) return refuse("no trailer");
+  const std::optional<Trailer> trailer = read_trailer(ring_fd, layout, capacity, ring_path);
   if (!trailer) return refuse("the trailer is damaged");
   verdict.trailer = *trailer;
   if (trailer->disk != identity) return refuse("the trailer names another file (device, inode or birth time)");
@@ -226,8 +251,8 @@ Verdict judge(int ring_fd, const fs::path& ring_path, const LogFile& disk, const
   // The slot of the last durable record, unless the pass in flight reached it.
   if (trailer->durable > 0 && trailer->target < trailer->durable - 1 + capacity) {
     std::array<std::byte, format::record_bytes> slot{};
-    disk_read(disk.descriptor(), slot.data(), slot.size(),
-              format::record_position((trailer->durable - 1) % capacity), disk.path(), "the last durable slot");
+    disk_read(disk.descriptor(), slot.data(), slot.size(), layout.record_position((trailer->durable - 1) % capacity),
+              disk.path(), "the last durable slot");
     if (slot != trailer->last_slot) return refuse("the disk file's last durable record is not the one written");
   }
   // Every slot: no foreign magic in either; every record on disk that the ring
@@ -239,20 +264,20 @@ Verdict judge(int ring_fd, const fs::path& ring_path, const LogFile& disk, const
   for (std::uint64_t first = 0; first < capacity; first += chunk_slots) {
     const std::uint64_t count = std::min(chunk_slots, capacity - first);
     const std::size_t bytes = static_cast<std::size_t>(count * format::record_bytes);
-    const std::uint64_t offset = format::record_position(first);
+    const std::uint64_t offset = layout.record_position(first);
     disk_read(disk.descriptor(), disk_chunk.data(), bytes, offset, disk.path(), "the slots");
     if (!read_exactly(ring_fd, ring_chunk.data(), bytes, offset, ring_path)) return refuse("short");
     for (std::uint64_t i = 0; i < count; ++i) {
       const std::byte* on_disk = disk_chunk.data() + i * format::record_bytes;
       const std::byte* in_ring = ring_chunk.data() + i * format::record_bytes;
-      const auto disk_magic = wire::load_le<std::uint32_t>(on_disk);
-      const auto ring_magic = wire::load_le<std::uint32_t>(in_ring);
-      if (ring_magic != format::record_magic && ring_magic != format::empty_record_magic) {
-        return refuse("a ring slot has a foreign magic");
-      }
-      if (disk_magic == format::empty_record_magic) continue;
-      if (disk_magic != format::record_magic) return refuse("a disk slot has a foreign magic");
       const std::optional<std::uint64_t> sequence = sequence_in_slot(first + i, disk_cursor, capacity);
+      if (classify(in_ring, first + i, layout.format, ring_cursor, capacity) == SlotWord::foreign) {
+        return refuse("a ring slot holds no record of this history (a foreign magic or commit word)");
+      }
+      const SlotWord on_disk_word = classify(on_disk, first + i, layout.format, disk_cursor, capacity);
+      if (on_disk_word == SlotWord::foreign) return refuse("a disk slot has a foreign magic or commit word");
+      // Empty, or (v2) another lap's: a pass in flight wrote it, or it is stale.
+      if (on_disk_word != SlotWord::current) continue;
       if (!sequence || *sequence < oldest_in_ring) continue;  // the ring has overwritten it since
       if (std::memcmp(on_disk, in_ring, format::record_bytes) != 0) {
         return refuse("record " + std::to_string(*sequence) + " differs between the disk file and the ring");
@@ -266,9 +291,7 @@ Verdict judge(int ring_fd, const fs::path& ring_path, const LogFile& disk, const
 
 // --- Files in the live directory --------------------------------------------
 
-bool owned_regular_file(const struct stat& status) {
-  return S_ISREG(status.st_mode) && status.st_uid == ::geteuid();
-}
+bool owned_regular_file(const struct stat& status) { return S_ISREG(status.st_mode) && status.st_uid == ::geteuid(); }
 
 std::int64_t unix_ns_now() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -291,8 +314,9 @@ fs::path set_aside(const fs::path& ring) {
     if (::renameat2(AT_FDCWD, ring.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0) return target;
     if (errno != EEXIST) {
       throw io_error("open", ring, "rename of a disagreeing in-memory ring to `" + target.string() + "`", errno,
-                     "move `" + ring.string() + "` out of the live directory by hand (it is a VRRL log holding "
-                     "records the disk file may not have: `vrrl dump` reads it), then open again");
+                     "move `" + ring.string() +
+                         "` out of the live directory by hand (it is a VRRL log holding "
+                         "records the disk file may not have: `vrrl dump` reads it), then open again");
     }
   }
   throw io_error("open", ring, "rename of a disagreeing in-memory ring", EEXIST,
@@ -322,9 +346,10 @@ std::optional<fs::path> set_aside_rings_of_replaced_files(const fs::path& direct
     struct stat status {};
     if (::fstat(file.get(), &status) != 0 || !owned_regular_file(status)) continue;
     const std::optional<LogHeader> header = read_header(file.get(), candidate);
-    if (!header || check_header(*header, static_cast<std::uint64_t>(status.st_size))) continue;
-    if (static_cast<std::uint64_t>(status.st_size) < ring_file_bytes(header->capacity)) continue;
-    const std::optional<Trailer> trailer = read_trailer(file.get(), header->capacity, candidate);
+    if (!header || check_header(*header, static_cast<std::uint64_t>(status.st_size)) || !header->format()) continue;
+    const format::Layout layout = format::layout_of(*header->format());
+    if (static_cast<std::uint64_t>(status.st_size) < ring_file_bytes(layout, header->capacity)) continue;
+    const std::optional<Trailer> trailer = read_trailer(file.get(), layout, header->capacity, candidate);
     if (!trailer || trailer->disk_path != canonical_disk_path.string() || trailer->disk == identity) continue;
     if (has_writer(file.get(), candidate)) continue;
     last = set_aside(candidate);
@@ -349,7 +374,7 @@ void check_room(const fs::path& directory, std::uint64_t bytes, const fs::path& 
 // hidden name) and linked into place only when complete.
 FileDescriptor create_ring(const fs::path& directory, const fs::path& ring, const LogFile& disk,
                            const Trailer& trailer) {
-  const std::uint64_t bytes = ring_file_bytes(disk.capacity());
+  const std::uint64_t bytes = ring_file_bytes(disk.layout(), disk.capacity());
   check_room(directory, bytes, disk.path());
   std::optional<fs::path> named;  // the hidden name when O_TMPFILE is not supported
   FileDescriptor file(::open(directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
@@ -371,32 +396,32 @@ FileDescriptor create_ring(const fs::path& directory, const fs::path& ring, cons
   } cleanup{named};
 
   if (const int err = ::posix_fallocate(file.get(), 0, static_cast<off_t>(bytes)); err != 0) {
-    throw io_error("open", disk.path(),
-                   "posix_fallocate of " + std::to_string(bytes) + " bytes for the in-memory ring in `" +
-                       directory.string() + "`",
-                   err,
-                   err == ENOSPC || err == EDQUOT
-                       ? "free memory in `" + directory.string() +
-                             "`, choose OpenOptions::live_directory on a tmpfs with room, or a smaller capacity"
-                       : std::string{});
+    throw io_error(
+        "open", disk.path(),
+        "posix_fallocate of " + std::to_string(bytes) + " bytes for the in-memory ring in `" + directory.string() + "`",
+        err,
+        err == ENOSPC || err == EDQUOT
+            ? "free memory in `" + directory.string() +
+                  "`, choose OpenOptions::live_directory on a tmpfs with room, or a smaller capacity"
+            : std::string{});
   }
   constexpr std::size_t copy_bytes = 1 << 20;
   std::vector<std::byte> buffer(copy_bytes);
-  const std::uint64_t log_bytes = format::file_bytes(disk.capacity());
+  const std::uint64_t log_bytes = disk.layout().file_bytes(disk.capacity());
   for (std::uint64_t at = 0; at < log_bytes; at += copy_bytes) {
     const auto count = static_cast<std::size_t>(std::min<std::uint64_t>(copy_bytes, log_bytes - at));
     disk_read(disk.descriptor(), buffer.data(), count, at, disk.path(), "the log, into a new in-memory ring");
     write_exactly(file.get(), buffer.data(), count, at, ring, "open");
   }
   const std::vector<std::byte> trailer_bytes_out = encode_trailer(trailer);
-  write_exactly(file.get(), trailer_bytes_out.data(), trailer_bytes_out.size(), trailer_position(disk.capacity()),
-                ring, "open");
+  write_exactly(file.get(), trailer_bytes_out.data(), trailer_bytes_out.size(),
+                trailer_position(disk.layout(), disk.capacity()), ring, "open");
 
   if (named) {
     if (::link(named->c_str(), ring.c_str()) != 0) {
-      throw io_error("open", ring, "link of the new in-memory ring", errno,
-                     errno == EEXIST ? "another process made the in-memory ring at the same moment; retry"
-                                     : std::string{});
+      throw io_error(
+          "open", ring, "link of the new in-memory ring", errno,
+          errno == EEXIST ? "another process made the in-memory ring at the same moment; retry" : std::string{});
     }
     return file;
   }
@@ -446,8 +471,9 @@ std::string live_ring_file_name(const DiskIdentity& disk) {
   return name.data();
 }
 
-LiveRing::LiveRing(std::filesystem::path path, FileDescriptor file, std::uint64_t capacity) noexcept
-    : path_(std::move(path)), file_(std::move(file)), trailer_at_(trailer_position(capacity)) {}
+LiveRing::LiveRing(std::filesystem::path path, FileDescriptor file, const format::Layout& layout,
+                   std::uint64_t capacity) noexcept
+    : path_(std::move(path)), file_(std::move(file)), trailer_at_(trailer_position(layout, capacity)) {}
 
 LiveRing::Attached LiveRing::attach(const std::filesystem::path& directory, const LogFile& disk,
                                     const std::filesystem::path& canonical_disk_path) {
@@ -462,7 +488,7 @@ LiveRing::Attached LiveRing::attach(const std::filesystem::path& directory, cons
     if (!owned_regular_file(status)) {
       throw problem(ErrorKind::not_a_log_file, "open", ring,
                     std::string("the name of the in-memory ring of `") + disk.path().string() + "` holds " +
-                        (S_ISLNK(status.st_mode)  ? "a symbolic link"
+                        (S_ISLNK(status.st_mode)   ? "a symbolic link"
                          : S_ISREG(status.st_mode) ? "a file of another user"
                                                    : "something that is not a regular file") +
                         ", which vrrl will neither trust nor replace",
@@ -479,7 +505,7 @@ LiveRing::Attached LiveRing::attach(const std::filesystem::path& directory, cons
     if (verdict.belongs) {
       std::unique_ptr<LogFile> file = LogFile::open_writer(ring, capacity, OpenOptions{.prefault = true});
       require_same_file(*file, status, ring);
-      LiveRing live(ring, std::move(found), capacity);
+      LiveRing live(ring, std::move(found), disk.layout(), capacity);
       // The disk file may have been renamed since the ring was made.
       Trailer renamed = verdict.trailer;
       renamed.disk_path = canonical_disk_path.string();
@@ -513,7 +539,7 @@ LiveRing::Attached LiveRing::attach(const std::filesystem::path& directory, cons
                   .disk_path = canonical_disk_path.string()};
   if (disk_cursor > 0) {
     disk_read(disk.descriptor(), trailer.last_slot.data(), trailer.last_slot.size(),
-              format::record_position((disk_cursor - 1) % capacity), disk.path(), "the last slot");
+              disk.layout().record_position((disk_cursor - 1) % capacity), disk.path(), "the last slot");
   }
   FileDescriptor created = create_ring(directory, ring, disk, trailer);
   struct stat created_status {};
@@ -522,7 +548,7 @@ LiveRing::Attached LiveRing::attach(const std::filesystem::path& directory, cons
     std::unique_ptr<LogFile> file = LogFile::open_writer(ring, capacity, OpenOptions{.prefault = true});
     require_same_file(*file, created_status, ring);
     return Attached{.file = std::move(file),
-                    .ring = LiveRing(ring, std::move(created), capacity),
+                    .ring = LiveRing(ring, std::move(created), disk.layout(), capacity),
                     .durable = disk_cursor,
                     .resumed = false,
                     .created = true,
@@ -544,13 +570,13 @@ void LiveRing::pass_completed(std::uint64_t durable, std::span<const std::byte, 
   std::array<std::byte, trailer_offset::boot_id - trailer_offset::durable> bytes{};
   wire::store_le(bytes.data(), durable);
   wire::store_le(bytes.data() + (trailer_offset::target - trailer_offset::durable), durable);
-  std::memcpy(bytes.data() + (trailer_offset::last_slot - trailer_offset::durable), last_slot.data(),
-              last_slot.size());
+  std::memcpy(bytes.data() + (trailer_offset::last_slot - trailer_offset::durable), last_slot.data(), last_slot.size());
   write_exactly(file_.get(), bytes.data(), bytes.size(), trailer_at_ + trailer_offset::durable, path_, "sync");
 }
 
 void LiveRing::remove() noexcept {
-  struct stat named {}, own {};
+  struct stat named {
+  }, own{};
   if (::fstat(file_.get(), &own) != 0 || ::lstat(path_.c_str(), &named) != 0) return;
   if (named.st_dev == own.st_dev && named.st_ino == own.st_ino) ::unlink(path_.c_str());
 }

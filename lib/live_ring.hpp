@@ -6,24 +6,26 @@
 // The ring is a file in the live directory (a tmpfs, /dev/shm by default)
 // named after the disk file's device and inode,
 //   vrrl-live-<device hex>-<inode hex>.vrrl
-// holding a complete VRRL v1 log (readable by every vrrl tool) and, after the
-// log on its own 4 KiB page, a trailer: which disk file it belongs to (device,
-// inode, birth time, path), the boot it was written in, its capacity, the
-// durable count of the last completed pass, the cursor the pass in flight
-// writes to the disk header, and the disk's bytes of the last durable slot.
+// holding a complete log in the disk file's format (VRRL v1 or v2, readable
+// by every vrrl tool) and, after the log on its own 4 KiB page, a trailer:
+// which disk file it belongs to (device, inode, birth time, path), the boot it
+// was written in, its capacity, the durable count of the last completed pass,
+// the cursor the pass in flight writes to the disk header, and the disk's
+// bytes of the last durable slot.
 //
 // The rule at open (docs/design.md, "Durable without stalls"): the ring wins,
 // and open catches the disk file up from it, only when it provably continues
 // the disk file's history:
 //   * a regular file owned by this user, a valid log with the disk file's
-//     capacity, a valid trailer naming this disk file (device, inode, birth
-//     time) and this boot;
+//     format and capacity, a valid trailer naming this disk file (device,
+//     inode, birth time) and this boot;
 //   * the disk's header cursor is one the engine can have left there: between
 //     the durable count and the in-flight cursor, which the ring's cursor is
 //     not below;
 //   * the disk's last durable slot is the one the trailer remembers, and every
 //     record the disk holds that the ring still holds is byte for byte the
-//     ring's; no slot of either has a foreign magic.
+//     ring's; no slot of either has a foreign magic (v2: a commit word that
+//     checks for no sequence of its slot near the cursor).
 // Otherwise the disk file wins: it is the log, as it is. The ring is not
 // deleted: it is renamed aside (`<name>.set-aside-<unix ns>.vrrl`, still a
 // valid log) and reported, and a fresh ring is made from the disk file. Rings
@@ -97,7 +99,8 @@ class LiveRing final : public Mirror::Journal {
   void remove() noexcept;
 
  private:
-  LiveRing(std::filesystem::path path, FileDescriptor file, std::uint64_t capacity) noexcept;
+  LiveRing(std::filesystem::path path, FileDescriptor file, const format::Layout& layout,
+           std::uint64_t capacity) noexcept;
 
   std::filesystem::path path_;
   FileDescriptor file_;  // read-write, for the trailer
@@ -107,9 +110,9 @@ class LiveRing final : public Mirror::Journal {
 struct LiveRing::Attached {
   std::unique_ptr<LogFile> file;  // the ring, open for appending (locked, prefaulted)
   LiveRing ring;
-  std::uint64_t durable = 0;   // records of the ring known to be on the disk
-  bool resumed = false;        // a ring left behind continues; the disk must be caught up
-  bool created = false;        // this open made the ring (remove it if the open fails later)
+  std::uint64_t durable = 0;        // records of the ring known to be on the disk
+  bool resumed = false;             // a ring left behind continues; the disk must be caught up
+  bool created = false;             // this open made the ring (remove it if the open fails later)
   std::filesystem::path set_aside;  // a ring renamed aside, or empty
 };
 

@@ -22,6 +22,7 @@ constexpr std::uint64_t chunk_slots = 16'384;
 constexpr std::uint64_t stage_slots = 131'072;
 constexpr std::size_t words_per_record = format::record_bytes / sizeof(std::uint64_t);
 
+// The record's word at bytes 0..3: v1's magic, v2's commit word.
 [[nodiscard]] std::uint32_t magic_of(const std::byte* slot) noexcept {
   return wire::load_le<std::uint32_t>(slot + format::record_offset::magic);
 }
@@ -36,6 +37,7 @@ Mirror::Mirror(const LogReader& live, int disk_fd, std::filesystem::path disk_pa
                Journal* journal)
     : live_(live.data()),
       capacity_(live.capacity()),
+      layout_(live.layout()),
       disk_fd_(disk_fd),
       disk_path_(std::move(disk_path)),
       durable_(durable),
@@ -62,11 +64,19 @@ std::uint64_t Mirror::pass_end(Writer writer) const noexcept {
   const std::uint64_t cursor = load_cursor(live_);
   if (cursor >= format::max_cursor) return durable_;  // damage; the writer restarts such a count at open
   if (cursor <= durable_ || writer == Writer::quiescent) return std::max(cursor, durable_);
-  const std::byte* newest = live_ + format::record_position((cursor - 1) % capacity_);
+  const std::byte* newest = live_ + layout_.record_position((cursor - 1) % capacity_);
   // Acquire: pairs with the writer's release store of the magic.
-  const std::uint32_t magic = atomic_word<std::uint32_t>(newest).load(std::memory_order_acquire);
-  if (magic != format::record_magic && load_cursor(live_) == cursor) return cursor - 1;
+  const std::uint32_t word = atomic_word<std::uint32_t>(newest).load(std::memory_order_acquire);
+  const bool committed =
+      layout_.format == Format::v2 ? word != format::empty_record_magic : word == format::record_magic;
+  if (!committed && load_cursor(live_) == cursor) return cursor - 1;
   return cursor;
+}
+
+void Mirror::write_header_word(std::size_t offset, std::uint64_t value, const char* what) {
+  std::array<std::byte, sizeof(std::uint64_t)> bytes{};
+  wire::store_le(bytes.data(), value);
+  disk_write(disk_fd_, bytes.data(), bytes.size(), offset, disk_path_, what);
 }
 
 Mirror::PassReport Mirror::pass(Writer writer) {
@@ -78,16 +88,34 @@ Mirror::PassReport Mirror::pass(Writer writer) {
   report.overrun = first - durable_;
   try {
     if (journal_ != nullptr) journal_->pass_started(end);
-    if (clear_magics(first, end)) disk_flush(disk_fd_, disk_path_, "clearing the magics of reused slots");
-    write_bodies(first, end, report);
-    std::array<std::byte, sizeof(std::uint64_t)> cursor{};
-    wire::store_le(cursor.data(), end);
-    disk_write(disk_fd_, cursor.data(), cursor.size(), format::header_offset::cursor, disk_path_,
-               "the header cursor");
-    disk_flush(disk_fd_, disk_path_, "writing record bodies and the header cursor");
     std::array<std::byte, format::record_bytes> last_slot{};
-    write_magics(first, end, last_slot);
-    disk_flush(disk_fd_, disk_path_, "writing record magics");
+    if (layout_.format == Format::v2) {
+      // v2: every record checks itself and its sequence, and no slot
+      // straddles a sector, so records and cursor go in one step: a cut
+      // leaves each slot old (stale for the new cursor, or in order before
+      // the old one) or new (current, or one lap beyond the old cursor, which
+      // readers yield after the rest in sequence order). `synced` only once
+      // all is durable. A pass more than a lap long would leave records two
+      // laps beyond the old cursor, which readers take for damage: it empties
+      // the slots and moves the cursor first, each durably.
+      if (end - durable_ > capacity_) {
+        if (clear_magics(first, end)) disk_flush(disk_fd_, disk_path_, "emptying a ring the writer lapped");
+        write_header_word(format::header_offset::cursor, end, "the header cursor");
+        disk_flush(disk_fd_, disk_path_, "moving the cursor past a lapped ring");
+      }
+      write_slots(first, end, report, last_slot);
+      write_header_word(format::header_offset::cursor, end, "the header cursor");
+      disk_flush(disk_fd_, disk_path_, "writing records and the header cursor");
+      write_header_word(format::header_offset::synced, end, "the header's synced count");
+      disk_flush(disk_fd_, disk_path_, "writing the synced count");
+    } else {
+      if (clear_magics(first, end)) disk_flush(disk_fd_, disk_path_, "clearing the magics of reused slots");
+      write_slots(first, end, report, last_slot);
+      write_header_word(format::header_offset::cursor, end, "the header cursor");
+      disk_flush(disk_fd_, disk_path_, "writing record bodies and the header cursor");
+      write_magics(first, end, last_slot);
+      disk_flush(disk_fd_, disk_path_, "writing record magics");
+    }
     if (journal_ != nullptr) journal_->pass_completed(end, last_slot);
   } catch (...) {
     disk_uncertain_ = true;
@@ -99,15 +127,17 @@ Mirror::PassReport Mirror::pass(Writer writer) {
   return report;
 }
 
-// Step 1. The bodies must not change here: a slot straddling two sectors
-// whose old magic survived with a new second half would be a torn record.
+// Step 1 (v1; v2 when the writer lapped the ring since the last pass): the
+// words at bytes 0..3 become 0. The bodies must not change here: a slot
+// straddling two sectors whose old magic survived with a new second half
+// would be a torn record.
 // Only slots that still hold a magic need a write, unless an earlier pass
 // failed (then every slot is rewritten: the page cache may show clears that
 // never reached the device). Returns whether anything was written.
 bool Mirror::clear_magics(std::uint64_t first, std::uint64_t end) {
   bool wrote = false;
   for_each_chunk(first, end, [&](const Chunk& chunk) {
-    const std::uint64_t offset = format::record_position(chunk.first % capacity_);
+    const std::uint64_t offset = layout_.record_position(chunk.first % capacity_);
     const std::size_t bytes = static_cast<std::size_t>(chunk.count * format::record_bytes);
     disk_read(disk_fd_, chunk.buffer, bytes, offset, disk_path_, "the slots a pass reuses");
     std::uint64_t low = chunk.count, high = 0;
@@ -128,9 +158,11 @@ bool Mirror::clear_magics(std::uint64_t first, std::uint64_t end) {
   return wrote;
 }
 
-// Step 2: every slot of the pass, a record's body with magic 0 or an empty
+// Step 2 (v1), the whole pass (v2): every slot of the pass, a record (v1:
+// its body with magic 0; v2: as it is, commit word included) or an empty
 // slot (zeros) for a sequence that could not be copied.
-void Mirror::write_bodies(std::uint64_t first, std::uint64_t end, PassReport& report) {
+void Mirror::write_slots(std::uint64_t first, std::uint64_t end, PassReport& report,
+                         std::span<std::byte, format::record_bytes> last_slot) {
   for_each_chunk(first, end, [&](const Chunk& chunk) {
     copy_validated(chunk, first);
     for (std::uint64_t i = 0; i < chunk.count; ++i) {
@@ -140,8 +172,11 @@ void Mirror::write_bodies(std::uint64_t first, std::uint64_t end, PassReport& re
         ++report.overrun;
       }
     }
+    if (chunk.first + chunk.count == end) {
+      std::memcpy(last_slot.data(), chunk.buffer + (chunk.count - 1) * format::record_bytes, last_slot.size());
+    }
     disk_write(disk_fd_, chunk.buffer, static_cast<std::size_t>(chunk.count * format::record_bytes),
-               format::record_position(chunk.first % capacity_), disk_path_, "record bodies");
+               layout_.record_position(chunk.first % capacity_), disk_path_, "records");
   });
 }
 
@@ -151,7 +186,7 @@ void Mirror::write_bodies(std::uint64_t first, std::uint64_t end, PassReport& re
 void Mirror::write_magics(std::uint64_t first, std::uint64_t end,
                           std::span<std::byte, format::record_bytes> last_slot) {
   for_each_chunk(first, end, [&](const Chunk& chunk) {
-    const std::uint64_t offset = format::record_position(chunk.first % capacity_);
+    const std::uint64_t offset = layout_.record_position(chunk.first % capacity_);
     const std::size_t bytes = static_cast<std::size_t>(chunk.count * format::record_bytes);
     if (!chunk.staged) disk_read(disk_fd_, chunk.buffer, bytes, offset, disk_path_, "the slots a pass wrote");
     std::uint64_t low = chunk.count, high = 0;
@@ -188,30 +223,37 @@ void Mirror::write_magics(std::uint64_t first, std::uint64_t end,
 //  So a record whose copied and reloaded magics are both 0xDEADBEEF while the
 // cursor is at most s + capacity is exactly sequence s.
 void Mirror::copy_validated(const Chunk& chunk, std::uint64_t pass_first) {
-  const std::byte* const source = live_ + format::record_position(chunk.first % capacity_);
+  const std::byte* const source = live_ + layout_.record_position(chunk.first % capacity_);
   std::uint8_t* const valid = valid_.data() + (chunk.first - pass_first);
   for (std::uint64_t i = 0; i < chunk.count; ++i) {
     const std::byte* from = source + i * format::record_bytes;
     std::byte* to = chunk.buffer + i * format::record_bytes;
     for (std::size_t w = 0; w < words_per_record; ++w) {
-      const std::uint64_t word = atomic_word<std::uint64_t>(from + w * sizeof(std::uint64_t))
-                                     .load(std::memory_order_relaxed);
+      const std::uint64_t word =
+          atomic_word<std::uint64_t>(from + w * sizeof(std::uint64_t)).load(std::memory_order_relaxed);
       std::memcpy(to + w * sizeof(std::uint64_t), &word, sizeof word);
     }
   }
   // Acquire fence: see above (pairs with the writer's release fence after its magic clear).
   std::atomic_thread_fence(std::memory_order_acquire);
+  const bool v2 = layout_.format == Format::v2;
   for (std::uint64_t i = 0; i < chunk.count; ++i) {
-    // Acquire: a later append's 0xDEADBEEF brings its cursor store with it.
+    // Acquire: a later append's 0xDEADBEEF (or commit word) brings its cursor store with it.
     const std::uint32_t reloaded =
         atomic_word<std::uint32_t>(source + i * format::record_bytes).load(std::memory_order_acquire);
-    valid[i] = reloaded == format::record_magic && magic_of(chunk.buffer + i * format::record_bytes) == reloaded;
+    const std::byte* copied = chunk.buffer + i * format::record_bytes;
+    const std::uint32_t word = magic_of(copied);
+    // v2: the copy must also check as sequence chunk.first + i (a torn copy,
+    // or another lap's record, does not).
+    valid[i] = word == reloaded && (v2 ? word != format::empty_record_magic &&
+                                             word == wire::commit_word(chunk.first + i, wire::load_record_words(copied))
+                                       : word == format::record_magic);
   }
   const std::uint64_t cursor = load_cursor(live_);
   for (std::uint64_t i = 0; i < chunk.count; ++i) {
     std::byte* to = chunk.buffer + i * format::record_bytes;
     if (valid[i] != 0 && cursor <= chunk.first + i + capacity_) {
-      set_magic(to, format::empty_record_magic);
+      if (!v2) set_magic(to, format::empty_record_magic);  // v1's step 3 commits it
     } else {
       valid[i] = 0;
       std::memset(to, 0, format::record_bytes);

@@ -6,12 +6,15 @@
 // lib/.
 //
 // One pass makes every record visible in the live log (up to its cursor as
-// of the start of the pass) durable in the disk file, with three flushes, in
-// the order of the in-memory publish protocol (docs/design.md, "Durable
-// without stalls"):
+// of the start of the pass) durable in the disk file. For VRRL v1, with three
+// flushes, in the order of the in-memory publish protocol (docs/design.md,
+// "Durable without stalls"):
 //   1. clear the magics of the slots the pass reuses (bodies unchanged), flush;
 //   2. write the new bodies with magic 0 and the header cursor, flush;
 //   3. write the new magics, flush.
+// For VRRL v2, whose records check themselves and their sequence and whose
+// slots never straddle a sector: the records (commit words included) and the
+// cursor, flush; the header's `synced`, flush.
 // So the disk file is a valid VRRL v1 log at every moment and after a power
 // cut at any moment, even when the device persists any subset of the 512-byte
 // sectors written since the last flush: a record straddling two sectors only
@@ -72,8 +75,7 @@ class Mirror {
   // `live` must outlive the Mirror and hold the same capacity as the disk
   // file open as `disk_fd` (read-write). The disk file holds the live log's
   // history up to `durable` records, which must not exceed the live cursor.
-  Mirror(const LogReader& live, int disk_fd, std::filesystem::path disk_path, std::uint64_t durable,
-         Journal* journal);
+  Mirror(const LogReader& live, int disk_fd, std::filesystem::path disk_path, std::uint64_t durable, Journal* journal);
 
   Mirror(const Mirror&) = delete;
   Mirror& operator=(const Mirror&) = delete;
@@ -100,7 +102,9 @@ class Mirror {
 
   [[nodiscard]] std::uint64_t pass_end(Writer writer) const noexcept;
   bool clear_magics(std::uint64_t first, std::uint64_t end);
-  void write_bodies(std::uint64_t first, std::uint64_t end, PassReport& report);
+  void write_slots(std::uint64_t first, std::uint64_t end, PassReport& report,
+                   std::span<std::byte, format::record_bytes> last_slot);
+  void write_header_word(std::size_t offset, std::uint64_t value, const char* what);
   void write_magics(std::uint64_t first, std::uint64_t end, std::span<std::byte, format::record_bytes> last_slot);
   // Copies the chunk's records out of the live log into its buffer with
   // magic 0, or zeros for the ones that fail validation; marks valid_.
@@ -108,6 +112,7 @@ class Mirror {
 
   const std::byte* live_;  // the live log's mapping: header, then the slots
   std::uint64_t capacity_;
+  format::Layout layout_;  // the live log's, and the disk file's (the same format)
   int disk_fd_;
   std::filesystem::path disk_path_;
   std::uint64_t durable_;

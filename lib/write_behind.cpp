@@ -76,18 +76,13 @@ WriteBehind::Opened WriteBehind::open(const std::filesystem::path& path, std::ui
     throw io_error("open", path, "OpenOptions::sync_every (negative)", EINVAL,
                    "pass a positive interval, or zero to make the log durable only when sync() is called");
   }
-  const fs::path directory =
-      options.live_directory.empty() ? default_live_directory : fs::path(options.live_directory);
+  const fs::path directory = options.live_directory.empty() ? default_live_directory : fs::path(options.live_directory);
   check_live_directory(directory, path);
   validate_capacity(capacity, path, "requested");
-  const std::string v2_fix =
-      "open VRRL v2 logs without sync_every and call sync(), or keep the log in VRRL v1 for background durability";
-  if (options.format != Format::v1) {
-    throw io_error("open", path, "OpenOptions::sync_every with OpenOptions::format v2", EINVAL, v2_fix);
-  }
 
   const bool existed = stat_of(path).has_value();
-  OpenOptions disk_options;  // the disk file is only read and written with pread/pwrite
+  // The disk file is only read and written with pread/pwrite: no prefault.
+  const OpenOptions disk_options{.prefault = false, .format = options.format, .sync_every = {}, .live_directory = {}};
   std::unique_ptr<LogFile> disk = LogFile::open_writer(path, capacity, disk_options);
   struct stat disk_status {};
   if (::fstat(disk->descriptor(), &disk_status) != 0) throw io_error("open", path, "fstat", errno);
@@ -106,9 +101,6 @@ WriteBehind::Opened WriteBehind::open(const std::filesystem::path& path, std::ui
     }
   };
   try {
-    if (disk->format() != Format::v1) {
-      throw io_error("open", path, "OpenOptions::sync_every on a VRRL v2 log", EINVAL, v2_fix);
-    }
     // Whatever a writer without sync_every left in the page cache becomes
     // durable now: durable() starts at the disk file's count.
     disk_flush(disk->descriptor(), disk->path(), "opening the log");
@@ -118,9 +110,9 @@ WriteBehind::Opened WriteBehind::open(const std::filesystem::path& path, std::ui
     std::unique_ptr<WriteBehind> engine;
     try {
       LogReader reader = LogReader::open(ring_path);
-      engine = std::unique_ptr<WriteBehind>(new WriteBehind(std::move(disk), std::move(reader),
-                                                            std::move(attached.ring), attached.durable,
-                                                            std::move(attached.set_aside)));
+      engine =
+          std::unique_ptr<WriteBehind>(new WriteBehind(std::move(disk), std::move(reader), std::move(attached.ring),
+                                                       attached.durable, std::move(attached.set_aside)));
       // Nobody appends yet: a record whose append was cut short by a kill
       // (cursor stored, magic not) is written as an empty slot.
       if (attached.resumed) engine->run_pass(Mirror::Writer::quiescent);

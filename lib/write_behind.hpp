@@ -75,7 +75,7 @@ class WriteBehind {
   std::unique_ptr<LogFile> disk_;  // the log at the user's path: its lock and descriptor
   LogReader live_;                 // the engine's own read-only mapping of the in-memory ring
   LiveRing ring_;
-  Mirror mirror_;                  // guarded by pass_mutex_
+  Mirror mirror_;  // guarded by pass_mutex_
   std::filesystem::path set_aside_;
   std::mutex pass_mutex_;
   // Release/acquire: a caller that sees a count may rely on those records being on disk.
@@ -85,7 +85,7 @@ class WriteBehind {
   std::atomic<std::uint64_t> overrun_{0};
   std::atomic<bool> failing_{false};  // the last pass failed; failure_ says how
   mutable std::mutex failure_mutex_;
-  std::optional<Error> failure_;      // guarded by failure_mutex_
+  std::optional<Error> failure_;  // guarded by failure_mutex_
   // wait_durable(): waiters sleep here; every pass's end wakes them.
   mutable std::mutex waiters_mutex_;
   mutable std::condition_variable pass_ended_;

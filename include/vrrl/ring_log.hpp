@@ -80,16 +80,17 @@ struct OpenOptions {
   // pages are never written back, so append() never faults on them), and a
   // background thread copies the records published since its last pass into
   // the file at `path` and flushes them (pwrite + fdatasync), every interval.
-  // The file at `path` is a valid VRRL v1 log at every moment, also after a
-  // power cut in the middle of a pass; it lags the ring by at most an
-  // interval plus a pass. Readers of `path` see the records once a pass has
+  // The file at `path` is a valid log (v1 or v2, as created) at every
+  // moment, also after a power cut in the middle of a pass; it lags the ring
+  // by at most an interval plus a pass. Readers of `path` see the records once a pass has
   // copied them; live readers should follow live_path() instead (a pass
   // writes a batch's cursor before its magics, so a Follower on `path` would
   // count a pass in progress as lost). See docs/design.md, "Durable without
   // stalls", for what is on disk at any moment and for what open does with
   // an in-memory ring a killed process left behind. Costs a thread per log, a
   // second copy of the log in memory (plus an 8 MiB staging buffer), and per
-  // pass three fdatasyncs writing each new record's slot three times.
+  // pass, for v1, three fdatasyncs writing each new record's slot three times
+  // (v2: two, writing it once).
   std::chrono::nanoseconds sync_every{0};
   // Where the in-memory copy lives (sync_every only): a tmpfs directory; empty
   // means /dev/shm. Missing, not writable, or without room for the log: open

@@ -40,8 +40,9 @@ using namespace std::chrono_literals;
 class LiveDir {
  public:
   LiveDir() {
-    const std::filesystem::path parent =
-        std::filesystem::is_directory("/dev/shm") ? std::filesystem::path("/dev/shm") : std::filesystem::temp_directory_path();
+    const std::filesystem::path parent = std::filesystem::is_directory("/dev/shm")
+                                             ? std::filesystem::path("/dev/shm")
+                                             : std::filesystem::temp_directory_path();
     std::string pattern = (parent / "vrrl-durability-test-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
     path_ = pattern;
@@ -70,9 +71,13 @@ class LiveDir {
 inline constexpr std::chrono::nanoseconds manual_passes = std::chrono::hours(24);
 
 // `live` must outlive the open call (OpenOptions holds a view of it).
-inline OpenOptions write_behind(const std::filesystem::path& live, std::chrono::nanoseconds every = manual_passes) {
-  return OpenOptions{.prefault = false, .format = Format::v1, .sync_every = every, .live_directory = live.native()};
+// `format` only matters for a log the open creates.
+inline OpenOptions write_behind(const std::filesystem::path& live, std::chrono::nanoseconds every = manual_passes,
+                                Format format = Format::v1) {
+  return OpenOptions{.prefault = false, .format = format, .sync_every = every, .live_directory = live.native()};
 }
+
+inline const char* name_of(Format format) { return format == Format::v2 ? "v2" : "v1"; }
 
 // Sequences (single-writer self-checking records) a log replays, in replay
 // order; fails the test on a record that is not exactly some append.

@@ -8,14 +8,13 @@
 // failing catch-up at open keep the ring.
 #include <catch2/catch.hpp>
 
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 
-#include <pwd.h>
-
-#include <fstream>
 #include <algorithm>
+#include <fstream>
 #include <set>
 #include <utility>
 
@@ -217,8 +216,7 @@ TEST_CASE("a background pass that keeps failing is reported and counted, and a l
     CHECK(contains(from_durable.what(), call_name));
     CHECK(contains(from_durable.what(), error == EIO ? "Fix: the device reported an I/O error" : "Fix: free space"));
     CHECK(contains(from_durable.what(), "in-memory ring"));
-    CHECK(vrrl::test::expect_error([&] { (void)log.wait_durable(300, std::chrono::hours(1)); }).errno_value() ==
-          error);
+    CHECK(vrrl::test::expect_error([&] { (void)log.wait_durable(300, std::chrono::hours(1)); }).errno_value() == error);
     const vrrl::Error from_sync = vrrl::test::expect_error([&] { log.sync(); });
     CHECK(from_sync.errno_value() == error);
     CHECK(log.durability_stats().durable == 10);  // nothing counted that may not be on disk

@@ -9,10 +9,9 @@
 //     reopens as the file, never a merge of the two.
 #include <catch2/catch.hpp>
 
+#include <pwd.h>
 #include <signal.h>
 #include <sys/mman.h>
-
-#include <pwd.h>
 
 #include <random>
 
@@ -38,9 +37,9 @@ bool killed(int status) { return WIFSIGNALED(status) && WTERMSIG(status) == SIGK
 // `appended`, and dies by SIGKILL at its `kill_at`-th disk call after that
 // (0: at the end, before closing). Returns the wait status.
 int run_killed_writer(const std::filesystem::path& path, const std::filesystem::path& live, std::uint64_t synced,
-                      std::uint64_t appended, int kill_at) {
+                      std::uint64_t appended, int kill_at, vrrl::Format format = vrrl::Format::v1) {
   return vrrl::test::run_in_child([&]() -> int {
-    RingLog log = RingLog::open(path, capacity, write_behind(live));
+    RingLog log = RingLog::open(path, capacity, write_behind(live, vrrl::test::manual_passes, format));
     vrrl::test::append_sequences(log, log.appended(), synced);
     log.sync();
     vrrl::test::append_sequences(log, log.appended(), appended);
@@ -91,7 +90,9 @@ std::filesystem::path only_ring(const LiveDir& live) {
 }
 
 // Where the trailer of a ring of `capacity` slots starts (lib/live_ring.cpp).
-std::uint64_t trailer_position() { return (format::file_bytes(capacity) + 4095) / 4096 * 4096; }
+std::uint64_t trailer_position(const format::Layout& layout) {
+  return (layout.file_bytes(capacity) + 4095) / 4096 * 4096;
+}
 
 void flip_byte(const std::filesystem::path& path, std::uint64_t offset) {
   const int fd = ::open(path.c_str(), O_RDWR);
@@ -123,6 +124,8 @@ std::vector<std::byte> file_bytes(const std::filesystem::path& path) {
 
 TEST_CASE("kill -9 at every disk call of a pass, and of the catch-up at open: nothing appended is lost",
           "[durability][reopen][kill]") {
+  const vrrl::Format format = GENERATE(vrrl::Format::v1, vrrl::Format::v2);
+  CAPTURE(vrrl::test::name_of(format));
   int pass_calls = 0;
   for (int kill_at = 1;; ++kill_at) {
     CAPTURE(kill_at);
@@ -130,18 +133,18 @@ TEST_CASE("kill -9 at every disk call of a pass, and of the catch-up at open: no
     vrrl::test::TempDir dir;
     const auto path = dir.file("killed.vrrl");
     // 40 durable, then 60 more wrapping the 64-slot ring: the pass clears, writes and commits across the wrap.
-    const int status = run_killed_writer(path, live.path(), 40, 100, kill_at);
+    const int status = run_killed_writer(path, live.path(), 40, 100, kill_at, format);
     if (vrrl::test::exit_code(status) == 0) break;  // beyond the last call of the pass
     REQUIRE(killed(status));
     pass_calls = kill_at;
     check_resumed(path, live, 100);
   }
-  CHECK(pass_calls >= 9);  // three flushes, and reads and writes around each
+  CHECK(pass_calls >= (format == vrrl::Format::v1 ? 9 : 4));  // the flushes, and the reads and writes around them
 
   // Killed mid-pass, then killed again at every disk call of the open that
   // resumes (its flush, the checks, the catch-up pass), and once after it.
-  const auto killed_mid_pass = [](const std::filesystem::path& path, const LiveDir& live) {
-    REQUIRE(killed(run_killed_writer(path, live.path(), 40, 100, 5)));
+  const auto killed_mid_pass = [&](const std::filesystem::path& path, const LiveDir& live) {
+    REQUIRE(killed(run_killed_writer(path, live.path(), 40, 100, 3, format)));
   };
   int calls_at_open = 0;
   {
@@ -157,7 +160,7 @@ TEST_CASE("kill -9 at every disk call of a pass, and of the catch-up at open: no
     REQUIRE(vrrl::test::exit_code(status).has_value());
     calls_at_open = *vrrl::test::exit_code(status);
   }
-  CHECK(calls_at_open > 9);
+  CHECK(calls_at_open > 4);
   for (int kill_at = 1; kill_at <= calls_at_open + 1; ++kill_at) {
     CAPTURE(kill_at);
     LiveDir live;
@@ -248,7 +251,8 @@ TEST_CASE("kill -9 at random moments with background passes every millisecond: e
     RingLog log = RingLog::open(path, slots, write_behind(live.path()));
     resumed_with_set_aside += !log.set_aside_live_ring().empty();
     const std::uint64_t appended = log.appended();
-    REQUIRE((appended == completed || appended == completed + 1));  // + 1: killed between an append's cursor and its return
+    REQUIRE(
+        (appended == completed || appended == completed + 1));  // + 1: killed between an append's cursor and its return
     REQUIRE(log.durable() == appended);
     const std::vector<std::uint64_t> ring = replayed_sequences(log);
     REQUIRE(replayed_sequences(path) == ring);
@@ -271,12 +275,15 @@ TEST_CASE("kill -9 at random moments with background passes every millisecond: e
 }
 
 TEST_CASE("reopen after a kill: which copy wins", "[durability][reopen][rule]") {
+  const vrrl::Format log_format = GENERATE(vrrl::Format::v1, vrrl::Format::v2);
+  CAPTURE(vrrl::test::name_of(log_format));
+  const format::Layout layout = format::layout_of(log_format);
   LiveDir live;
   vrrl::test::TempDir dir;
   const auto path = dir.file("rule.vrrl");
   constexpr std::uint64_t durable = 40;   // on disk
   constexpr std::uint64_t appended = 50;  // in the ring only
-  REQUIRE(killed(run_killed_writer(path, live.path(), durable, appended, 0)));
+  REQUIRE(killed(run_killed_writer(path, live.path(), durable, appended, 0, log_format)));
   const std::filesystem::path ring = only_ring(live);
   CHECK(replayed_sequences(path) == ring_window(durable, capacity));
   CHECK(replayed_sequences(ring) == ring_window(appended, capacity));
@@ -311,27 +318,28 @@ TEST_CASE("reopen after a kill: which copy wins", "[durability][reopen][rule]") 
     CHECK(replayed_sequences(set_aside) == ring_window(appended, capacity));  // the ring's records, all there
   }
   SECTION("a durable record changed in the ring") {
-    flip_byte(ring, format::record_position((durable - 1) % capacity) + 20);
+    flip_byte(ring, layout.record_position((durable - 1) % capacity) + 20);
     expect_file_wins(file_bytes(path), durable);
   }
   SECTION("a durable record changed in the file") {
-    flip_byte(path, format::record_position((durable - 3) % capacity) + 30);
+    flip_byte(path, layout.record_position((durable - 3) % capacity) + 30);
     expect_file_wins(file_bytes(path), durable);
   }
   SECTION("a foreign magic in the ring, beyond what the file has") {
-    flip_byte(ring, format::record_position((appended - 2) % capacity));
+    flip_byte(ring, layout.record_position((appended - 2) % capacity));
     expect_file_wins(file_bytes(path), durable);
   }
   SECTION("the ring's trailer damaged") {
-    flip_byte(ring, trailer_position());
+    flip_byte(ring, trailer_position(layout));
     expect_file_wins(file_bytes(path), durable);
   }
   SECTION("the ring from another boot (it survived a reboot, so it was never in memory)") {
-    flip_byte(ring, trailer_position() + 136);
+    flip_byte(ring, trailer_position(layout) + 136);
     expect_file_wins(file_bytes(path), durable);
   }
   SECTION("the ring truncated to its log (no trailer), or below it") {
-    std::filesystem::resize_file(ring, GENERATE(format::file_bytes(capacity), std::uint64_t{100}, std::uint64_t{0}));
+    std::filesystem::resize_file(ring,
+                                 GENERATE_COPY(layout.file_bytes(capacity), std::uint64_t{100}, std::uint64_t{0}));
     expect_file_wins(file_bytes(path), durable);
   }
   SECTION("the file replaced in place by another log of the same capacity and another cursor") {

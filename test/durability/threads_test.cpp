@@ -73,10 +73,10 @@ TEST_CASE("sync_every with an appender, a syncing thread, a durable() watcher an
     std::uint64_t previous_durable = 0;
     while (true) {
       const bool finished = done.load(std::memory_order_acquire);
-      const vrrl::PollResult result = follower.poll([&](std::uint64_t sequence, const vrrl::RecordedSlot& slot,
-                                                        const vrrl::FailureEvidence& evidence) {
-        if (vrrl::test::check_record(slot, evidence) != vrrl::test::RecordKey{0, sequence}) ++torn;
-      });
+      const vrrl::PollResult result = follower.poll(
+          [&](std::uint64_t sequence, const vrrl::RecordedSlot& slot, const vrrl::FailureEvidence& evidence) {
+            if (vrrl::test::check_record(slot, evidence) != vrrl::test::RecordKey{0, sequence}) ++torn;
+          });
       delivered += result.delivered;
       lost += result.lost;
       const std::uint64_t durable = log.durable();

@@ -24,11 +24,15 @@ using namespace std::chrono_literals;
 
 TEST_CASE("sync_every: appends go to the in-memory ring, sync() copies them to the file, close leaves the file",
           "[durability][write_behind]") {
+  const vrrl::Format format = GENERATE(vrrl::Format::v1, vrrl::Format::v2);
+  CAPTURE(vrrl::test::name_of(format));
   LiveDir live;
   vrrl::test::TempDir dir;
   const auto path = dir.file("dispatch.vrrl");
   {
-    RingLog log = RingLog::open(path, 64, write_behind(live.path()));
+    RingLog log = RingLog::open(path, 64, write_behind(live.path(), vrrl::test::manual_passes, format));
+    CHECK(log.format() == format);
+    CHECK(LogReader::open(path).format() == format);
     REQUIRE(live.files().size() == 1);
     CHECK(log.live_path() == live.path() / live.files()[0]);
     CHECK(live.files()[0].starts_with("vrrl-live-"));
@@ -38,8 +42,8 @@ TEST_CASE("sync_every: appends go to the in-memory ring, sync() copies them to t
 
     vrrl::test::append_sequences(log, 0, 10);
     CHECK(log.appended() == 10);
-    CHECK(replayed_sequences(log) == sequence_range(0, 10));  // replay reads the ring: everything appended
-    CHECK(replayed_sequences(path).empty());                  // the file: what passes copied
+    CHECK(replayed_sequences(log) == sequence_range(0, 10));   // replay reads the ring: everything appended
+    CHECK(replayed_sequences(path).empty());                   // the file: what passes copied
     CHECK(LogReader::open(log.live_path()).appended() == 10);  // the ring is a log too
     CHECK(log.durable() == 0);
 
@@ -52,6 +56,7 @@ TEST_CASE("sync_every: appends go to the in-memory ring, sync() copies them to t
     CHECK(log.durable() == 110);
     CHECK(replayed_sequences(path) == ring_window(110, 64));
     CHECK(LogReader::open(path).appended() == 110);
+    if (format == vrrl::Format::v2) CHECK(LogReader::open(path).synced() == 110);  // v2's header says so too
     const vrrl::DurabilityStats stats = log.durability_stats();
     CHECK(stats.durable == 110);
     CHECK(stats.passes == 2);
@@ -66,6 +71,7 @@ TEST_CASE("sync_every: appends go to the in-memory ring, sync() copies them to t
 
   // Reopen: no ring left, so one is made from the file; everything in it is durable.
   RingLog again = RingLog::open(path, 64, write_behind(live.path()));
+  CHECK(again.format() == format);
   CHECK(again.appended() == 120);
   CHECK(again.durable() == 120);
   CHECK(replayed_sequences(again) == ring_window(120, 64));
@@ -115,10 +121,12 @@ TEST_CASE("sync_every: wait_durable() sleeps until a pass makes the record durab
 
 TEST_CASE("sync_every: a writer that laps the copy between passes: the file keeps the ring's window, overrun counted",
           "[durability][write_behind]") {
+  const vrrl::Format format = GENERATE(vrrl::Format::v1, vrrl::Format::v2);
+  CAPTURE(vrrl::test::name_of(format));
   LiveDir live;
   vrrl::test::TempDir dir;
   const auto path = dir.file("lapped.vrrl");
-  RingLog log = RingLog::open(path, 64, write_behind(live.path()));
+  RingLog log = RingLog::open(path, 64, write_behind(live.path(), vrrl::test::manual_passes, format));
   vrrl::test::append_sequences(log, 0, 5);
   log.sync();
   vrrl::test::append_sequences(log, 5, 5 + 3 * 64 + 7);
@@ -130,11 +138,13 @@ TEST_CASE("sync_every: a writer that laps the copy between passes: the file keep
 }
 
 TEST_CASE("sync_every: passes longer than the staging buffer go chunk by chunk", "[durability][write_behind]") {
+  const vrrl::Format format = GENERATE(vrrl::Format::v1, vrrl::Format::v2);
+  CAPTURE(vrrl::test::name_of(format));
   LiveDir live;
   vrrl::test::TempDir dir;
   const auto path = dir.file("long_passes.vrrl");
   constexpr std::uint64_t slots = 262'144;  // a pass of 200,000 records is longer than the 131,072-slot stage
-  RingLog log = RingLog::open(path, slots, write_behind(live.path()));
+  RingLog log = RingLog::open(path, slots, write_behind(live.path(), vrrl::test::manual_passes, format));
   vrrl::test::append_sequences(log, 0, 200'000);
   log.sync();
   CHECK(replayed_sequences(path) == sequence_range(0, 200'000));
@@ -152,8 +162,10 @@ TEST_CASE("without sync_every nothing changes: no in-memory ring, sync() is msyn
   LiveDir live;
   vrrl::test::TempDir dir;
   const auto path = dir.file("plain.vrrl");
-  RingLog log = RingLog::open(path, 64, vrrl::OpenOptions{.prefault = false, .format = vrrl::Format::v1,
-                                                          .sync_every = 0ns, .live_directory = live.path().native()});
+  RingLog log = RingLog::open(
+      path, 64,
+      vrrl::OpenOptions{
+          .prefault = false, .format = vrrl::Format::v1, .sync_every = 0ns, .live_directory = live.path().native()});
   CHECK(live.files().empty());
   CHECK(log.live_path().empty());
   vrrl::test::append_sequences(log, 0, 10);
@@ -171,31 +183,20 @@ TEST_CASE("sync_every: bad options and other writers get clear errors", "[durabi
   const auto path = dir.file("options.vrrl");
 
   SECTION("a negative interval") {
-    const vrrl::Error e = vrrl::test::expect_error([&] { (void)RingLog::open(path, 64, write_behind(live.path(), -1ms)); });
+    const vrrl::Error e =
+        vrrl::test::expect_error([&] { (void)RingLog::open(path, 64, write_behind(live.path(), -1ms)); });
     CHECK(e.kind() == vrrl::ErrorKind::io);
     CHECK(e.errno_value() == EINVAL);
     CHECK(std::string(e.what()).find("Fix: pass a positive interval") != std::string::npos);
     CHECK(!std::filesystem::exists(path));
   }
   SECTION("a writer without background durability") {
-    const vrrl::Error e = vrrl::test::expect_error(
-        [&] { (void)vrrl::SharedRingLog::open(path, 64, write_behind(live.path(), 10ms)); });
+    const vrrl::Error e =
+        vrrl::test::expect_error([&] { (void)vrrl::SharedRingLog::open(path, 64, write_behind(live.path(), 10ms)); });
     CHECK(e.kind() == vrrl::ErrorKind::io);
     CHECK(e.errno_value() == EINVAL);
     CHECK(std::string(e.what()).find("only vrrl::RingLog::open") != std::string::npos);
     CHECK(!std::filesystem::exists(path));
-  }
-  SECTION("a VRRL v2 log (background durability is VRRL v1 only, for now)") {
-    vrrl::OpenOptions options = write_behind(live.path(), 10ms);
-    options.format = vrrl::Format::v2;
-    const vrrl::Error e = vrrl::test::expect_error([&] { (void)RingLog::open(path, 64, options); });
-    CHECK(e.errno_value() == EINVAL);
-    CHECK(std::string(e.what()).find("v2") != std::string::npos);
-    CHECK(!std::filesystem::exists(path));
-    { RingLog v2 = RingLog::open(path, 64, vrrl::OpenOptions{.prefault = false, .format = vrrl::Format::v2}); }
-    CHECK(vrrl::test::expect_error([&] { (void)RingLog::open(path, 64, write_behind(live.path(), 10ms)); })
-              .errno_value() == EINVAL);
-    CHECK(live.files().empty());
   }
   SECTION("a second writer, with or without sync_every") {
     RingLog first = RingLog::open(path, 64, write_behind(live.path()));
@@ -220,12 +221,12 @@ TEST_CASE("sync_every: readers of the file see a valid log between passes; a Fol
   std::uint64_t next = 0;
   for (std::uint64_t round = 0; round < 6; ++round) {
     vrrl::test::append_sequences(log, round * 50, round * 50 + 50);
-    const vrrl::PollResult polled = follower.poll([&](std::uint64_t sequence, const vrrl::RecordedSlot& slot,
-                                                      const vrrl::FailureEvidence& evidence) {
-      REQUIRE(vrrl::test::check_record(slot, evidence) == vrrl::test::RecordKey{0, sequence});
-      REQUIRE(sequence == next);
-      ++next;
-    });
+    const vrrl::PollResult polled = follower.poll(
+        [&](std::uint64_t sequence, const vrrl::RecordedSlot& slot, const vrrl::FailureEvidence& evidence) {
+          REQUIRE(vrrl::test::check_record(slot, evidence) == vrrl::test::RecordKey{0, sequence});
+          REQUIRE(sequence == next);
+          ++next;
+        });
     CHECK(polled.lost == 0);
     CHECK(replayed_sequences(path) == ring_window(round * 50, 128));
     log.sync();
