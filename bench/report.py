@@ -294,7 +294,8 @@ def durability_rows(benches, context):
         for key in ("max_ns", "faults", "syncs", "faults_per_sync", "sync_p50_ms", "sync_max_ms", "behind_max_us",
                     "durable_p50_ms", "durable_p99_ms", "overrun", "timer_overhead_ns", "timer_step_ns"):
             row[key] = b.counter(key).as_json()
-        base = by_key.get(("no_sync", rate))
+        # A v2 variant against the v2 baseline when the run has one.
+        base = by_key.get(("no_sync_v2" if variant.endswith("_v2") else "no_sync", rate)) or by_key.get(("no_sync", rate))
         row["vs_no_sync"] = (ratio(row["records_per_second"]["median"],
                                    Spread(1e9 / v for v in base.wall().values if v).median)
                              if base and base is not b and wall else None)
