@@ -43,7 +43,8 @@ Mirror::Mirror(const LogReader& live, int disk_fd, std::filesystem::path disk_pa
       durable_(durable),
       journal_(journal),
       stage_(static_cast<std::size_t>(std::min(capacity_, stage_slots) * format::record_bytes)),
-      valid_(static_cast<std::size_t>(capacity_)) {}
+      valid_(static_cast<std::size_t>(capacity_)),
+      may_hold_record_(static_cast<std::size_t>(capacity_), 1) {}
 
 template <class Fn>
 void Mirror::for_each_chunk(std::uint64_t first, std::uint64_t end, Fn&& fn) {
@@ -84,8 +85,15 @@ Mirror::PassReport Mirror::pass(Writer writer) {
   const std::uint64_t end = pass_end(writer);
   if (end <= durable_) return report;
   // Sequences before end - capacity are overwritten in the live ring already.
-  const std::uint64_t first = std::max(durable_, end > capacity_ ? end - capacity_ : 0);
+  // A writer that lapped the ring since the last pass is faster than the
+  // disk: then the pass takes only the newest records, as many as the staging
+  // buffer holds. The older ones are the next to be overwritten, likely while
+  // they are being copied, and copying a whole ring would take the memory
+  // bandwidth the writer needs for nothing.
+  const std::uint64_t kept = end - durable_ > capacity_ ? std::min(capacity_, stage_slots) : capacity_;
+  const std::uint64_t first = std::max(durable_, end > kept ? end - kept : 0);
   report.overrun = first - durable_;
+  const bool lapped = end - durable_ > capacity_;
   try {
     if (journal_ != nullptr) journal_->pass_started(end);
     std::array<std::byte, format::record_bytes> last_slot{};
@@ -98,8 +106,8 @@ Mirror::PassReport Mirror::pass(Writer writer) {
       // all is durable. A pass more than a lap long would leave records two
       // laps beyond the old cursor, which readers take for damage: it empties
       // the slots and moves the cursor first, each durably.
-      if (end - durable_ > capacity_) {
-        if (clear_magics(first, end)) disk_flush(disk_fd_, disk_path_, "emptying a ring the writer lapped");
+      if (lapped) {
+        if (clear_lapped_ring()) disk_flush(disk_fd_, disk_path_, "emptying a ring the writer lapped");
         write_header_word(format::header_offset::cursor, end, "the header cursor");
         disk_flush(disk_fd_, disk_path_, "moving the cursor past a lapped ring");
       }
@@ -109,7 +117,9 @@ Mirror::PassReport Mirror::pass(Writer writer) {
       write_header_word(format::header_offset::synced, end, "the header's synced count");
       disk_flush(disk_fd_, disk_path_, "writing the synced count");
     } else {
-      if (clear_magics(first, end)) disk_flush(disk_fd_, disk_path_, "clearing the magics of reused slots");
+      if (lapped ? clear_lapped_ring() : clear_magics(first, end)) {
+        disk_flush(disk_fd_, disk_path_, "clearing the magics of reused slots");
+      }
       write_slots(first, end, report, last_slot);
       write_header_word(format::header_offset::cursor, end, "the header cursor");
       disk_flush(disk_fd_, disk_path_, "writing record bodies and the header cursor");
@@ -119,7 +129,13 @@ Mirror::PassReport Mirror::pass(Writer writer) {
     if (journal_ != nullptr) journal_->pass_completed(end, last_slot);
   } catch (...) {
     disk_uncertain_ = true;
+    std::fill(may_hold_record_.begin(), may_hold_record_.end(), std::uint8_t{1});  // unknown again
     throw;
+  }
+  // What the disk holds now: a lapped pass emptied every slot it did not commit.
+  if (lapped) std::fill(may_hold_record_.begin(), may_hold_record_.end(), std::uint8_t{0});
+  for (std::uint64_t at = first; at < end; ++at) {
+    may_hold_record_[static_cast<std::size_t>(at % capacity_)] = valid_[static_cast<std::size_t>(at - first)];
   }
   disk_uncertain_ = false;
   durable_ = end;
@@ -155,6 +171,39 @@ bool Mirror::clear_magics(std::uint64_t first, std::uint64_t end) {
                disk_path_, "cleared magics");
     wrote = true;
   });
+  return wrote;
+}
+
+// Step 1 of a pass whose writer lapped the ring: it copies only the newest
+// records (see pass()), so every other slot that may still hold a record of
+// the old window must be emptied as well, or that record would replay out of
+// order (v1) or read as damage two laps behind the cursor (v2). The slots
+// known to be empty on the disk are skipped, so a writer that keeps lapping
+// costs a pass about what it copies. Returns whether anything was written.
+bool Mirror::clear_lapped_ring() {
+  bool wrote = false;
+  for (std::uint64_t slot = 0; slot < capacity_; slot += chunk_slots) {
+    const std::uint64_t count = std::min(chunk_slots, capacity_ - slot);
+    const auto from = may_hold_record_.begin() + static_cast<std::ptrdiff_t>(slot);
+    if (!disk_uncertain_ && std::find(from, from + static_cast<std::ptrdiff_t>(count), 1) == from + count) continue;
+    const std::uint64_t offset = layout_.record_position(slot);
+    const std::size_t bytes = static_cast<std::size_t>(count * format::record_bytes);
+    disk_read(disk_fd_, stage_.data(), bytes, offset, disk_path_, "the slots of a lapped ring");
+    std::uint64_t low = count, high = 0;
+    for (std::uint64_t i = 0; i < count; ++i) {
+      std::byte* record = stage_.data() + i * format::record_bytes;
+      if (magic_of(record) == format::empty_record_magic) continue;
+      set_magic(record, format::empty_record_magic);
+      low = std::min(low, i);
+      high = i + 1;
+    }
+    if (disk_uncertain_) low = 0, high = count;
+    if (low >= high) continue;
+    disk_write(disk_fd_, stage_.data() + low * format::record_bytes,
+               static_cast<std::size_t>((high - low) * format::record_bytes), offset + low * format::record_bytes,
+               disk_path_, "cleared magics");
+    wrote = true;
+  }
   return wrote;
 }
 

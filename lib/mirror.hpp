@@ -26,7 +26,9 @@
 // after the copy and the cursor, loaded after the copy, shows that no later
 // append began on its slot. A sequence the writer overwrote before the pass
 // copied it (more than a ring's worth appended since the last pass) is
-// written as an empty slot and counted as overrun.
+// written as an empty slot and counted as overrun; such a lapped pass copies
+// only the newest records (as many as the 8 MiB staging buffer holds) and
+// empties every other slot that may still hold one.
 //
 // After a failed write or flush the pass throws and durable() stays where it
 // was: the next pass starts again from there and rewrites every slot since,
@@ -102,6 +104,7 @@ class Mirror {
 
   [[nodiscard]] std::uint64_t pass_end(Writer writer) const noexcept;
   bool clear_magics(std::uint64_t first, std::uint64_t end);
+  bool clear_lapped_ring();
   void write_slots(std::uint64_t first, std::uint64_t end, PassReport& report,
                    std::span<std::byte, format::record_bytes> last_slot);
   void write_header_word(std::size_t offset, std::uint64_t value, const char* what);
@@ -122,6 +125,9 @@ class Mirror {
   Journal* journal_;
   std::vector<std::byte> stage_;     // slots as they go to the disk: a whole pass, or one chunk
   std::vector<std::uint8_t> valid_;  // per sequence of the pass: copied with a valid magic
+  // Per slot: the disk may hold a record there (1 until a pass has written
+  // the slot, and again after a failure); lets a lapped pass skip empty slots.
+  std::vector<std::uint8_t> may_hold_record_;
 };
 
 }  // namespace vrrl::detail

@@ -157,6 +157,30 @@ TEST_CASE("sync_every: passes longer than the staging buffer go chunk by chunk",
   CHECK(log.durability_stats().overrun == 0);
 }
 
+TEST_CASE("sync_every: a pass after the writer lapped a big ring keeps the newest 131,072 records, empties the rest",
+          "[durability][write_behind]") {
+  const vrrl::Format format = GENERATE(vrrl::Format::v1, vrrl::Format::v2);
+  CAPTURE(vrrl::test::name_of(format));
+  LiveDir live;
+  vrrl::test::TempDir dir;
+  const auto path = dir.file("lapped_big.vrrl");
+  constexpr std::uint64_t slots = 262'144, kept = 131'072;  // kept: the staging buffer's slots
+  RingLog log = RingLog::open(path, slots, write_behind(live.path(), vrrl::test::manual_passes, format));
+  vrrl::test::append_sequences(log, 0, 100);
+  log.sync();
+  vrrl::test::append_sequences(log, 100, 600'100);  // more than a lap since the last pass
+  log.sync();
+  CHECK(replayed_sequences(path) == ring_window(600'100, kept));
+  CHECK(log.durability_stats().overrun == 600'100 - 100 - kept);
+  vrrl::test::append_sequences(log, 600'100, 601'100);  // an ordinary pass after it
+  log.sync();
+  CHECK(replayed_sequences(path) == ring_window(601'100, kept + 1'000));
+  vrrl::test::append_sequences(log, 601'100, 900'000);  // lapped again: the slots known empty are skipped
+  log.sync();
+  CHECK(replayed_sequences(path) == ring_window(900'000, kept));
+  CHECK(log.durable() == 900'000);
+}
+
 TEST_CASE("without sync_every nothing changes: no in-memory ring, sync() is msync, durable() counts sync()s",
           "[durability][write_behind]") {
   LiveDir live;
