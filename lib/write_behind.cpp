@@ -23,9 +23,8 @@ const fs::path default_live_directory = "/dev/shm";
 // The background passes run below the appender's priority: on a machine with
 // fewer free cores than busy threads the appender keeps its CPU, and the
 // passes (and durable()) fall behind instead; overrun counts what that costs.
-// (Measured on 2 shared vCPUs, docs/benchmarks.md: flat out, at the same
-// priority the copy took the appender's CPU, 0.16x the rate without sync; at
-// nice 10, 0.96x, but durability lagged while other processes were busy.)
+// docs/benchmarks.md ("sync_every and the copy thread's priority") has the
+// measured trade-off.
 constexpr int background_niceness = 10;
 // Longer intervals would overflow the clock arithmetic; a year is "never" here.
 constexpr std::chrono::nanoseconds longest_interval = std::chrono::hours(24 * 365);
