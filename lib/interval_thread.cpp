@@ -1,16 +1,13 @@
 #include "interval_thread.hpp"
 
 #include <pthread.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <utility>
 
 namespace vrrl::detail {
 
-IntervalThread::IntervalThread(std::chrono::nanoseconds interval, std::function<void()> job, const char* name,
-                               int niceness)
-    : interval_(interval), job_(std::move(job)), niceness_(niceness), thread_([this] { run(); }) {
+IntervalThread::IntervalThread(std::chrono::nanoseconds interval, std::function<void()> job, const char* name)
+    : interval_(interval), job_(std::move(job)), thread_([this] { run(); }) {
   (void)::pthread_setname_np(thread_.native_handle(), name);  // cosmetic: only for ps, top and perf
 }
 
@@ -26,9 +23,6 @@ void IntervalThread::stop() noexcept {
 }
 
 void IntervalThread::run() {
-  // Below the threads that do the work: on a machine with fewer free cores
-  // than busy threads, the appender keeps its CPU and the passes wait.
-  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), niceness_);
   using clock = std::chrono::steady_clock;
   auto next = clock::now() + interval_;
   std::unique_lock lock(mutex_);

@@ -17,9 +17,9 @@ class IntervalThread {
   // Starts the thread. `job` runs first one interval from now, then every
   // interval after the previous start; a job that overruns is followed by the
   // next one at once (missed starts are not made up). `job` must not throw.
-  // `name` (at most 15 characters) is the thread's name in ps/top/perf;
-  // `niceness` its scheduling priority (setpriority, best effort: 0 leaves it).
-  IntervalThread(std::chrono::nanoseconds interval, std::function<void()> job, const char* name, int niceness = 0);
+  // `name` (at most 15 characters) is the thread's name in ps/top/perf. It
+  // runs at the creating thread's priority.
+  IntervalThread(std::chrono::nanoseconds interval, std::function<void()> job, const char* name);
   IntervalThread(const IntervalThread&) = delete;
   IntervalThread& operator=(const IntervalThread&) = delete;
   // Stops and joins; a job in progress finishes first.
@@ -32,7 +32,6 @@ class IntervalThread {
 
   std::chrono::nanoseconds interval_;
   std::function<void()> job_;
-  int niceness_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mutex_

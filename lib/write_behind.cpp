@@ -20,12 +20,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 const fs::path default_live_directory = "/dev/shm";
-// The background passes run below the appender's priority: on a machine with
-// fewer free cores than busy threads the appender keeps its CPU, and the
-// passes (and durable()) fall behind instead; overrun counts what that costs.
-// docs/benchmarks.md ("sync_every and the copy thread's priority") has the
-// measured trade-off.
-constexpr int background_niceness = 10;
 // Longer intervals would overflow the clock arithmetic; a year is "never" here.
 constexpr std::chrono::nanoseconds longest_interval = std::chrono::hours(24 * 365);
 
@@ -150,7 +144,7 @@ void WriteBehind::start(std::chrono::nanoseconds interval) {
           // Recorded by run_pass: durable() and sync() report it.
         }
       },
-      "vrrl-sync", background_niceness);
+      "vrrl-sync");
 }
 
 void WriteBehind::run_pass(Mirror::Writer writer) {
