@@ -4,6 +4,7 @@
 //
 //   append/vrrl/slots:N            RingLog::append into a warm log of N slots
 //   append/vrrl_appender/slots:N   the same through RingLog::Appender (hot state in a local)
+//   append/vrrl_v2/slots:N         RingLog::append into a VRRL v2 log (aligned slots, commit word)
 //   append/vrrl_cold               a fresh, unprefaulted 64 MiB log: page faults included
 //   append/vrrl_prefault           a fresh log opened with {.prefault = true} (MAP_POPULATE)
 //   append/vrrl_sync_every_N       append, and sync() every N records
@@ -48,9 +49,9 @@ void warm_up(RingLog& log) {
   for (std::uint64_t n = 0; n < log.capacity(); ++n) log.append(sample_slot(n));
 }
 
-void append_vrrl(benchmark::State& state) {
+void append_vrrl_format(benchmark::State& state, Format format) {
   const auto slots = static_cast<std::uint64_t>(state.range(0));
-  RingLog log = RingLog::open(fresh_path("vrrl_warm.vrrl"), slots, {.prefault = true});
+  RingLog log = RingLog::open(fresh_path("vrrl_warm.vrrl"), slots, {.prefault = true, .format = format});
   warm_up(log);
   RecordedSlot slot = sample_slot(0);
   for (auto _ : state) {
@@ -185,7 +186,8 @@ void register_append_benchmarks() {
   const auto slots = [](benchmark::internal::Benchmark* b) {
     return same_records(b->ArgName("slots")->Arg(small_log_slots)->Arg(big_log_slots));
   };
-  slots(benchmark::RegisterBenchmark("append/vrrl", append_vrrl));
+  slots(benchmark::RegisterBenchmark("append/vrrl", append_vrrl_format, Format::v1));
+  slots(benchmark::RegisterBenchmark("append/vrrl_v2", append_vrrl_format, Format::v2));
   slots(benchmark::RegisterBenchmark("append/vrrl_appender", append_vrrl_local_state));
   same_records(benchmark::RegisterBenchmark("append/vrrl_cold", [](benchmark::State& s) { append_vrrl_fresh(s, false); }));
   same_records(benchmark::RegisterBenchmark("append/vrrl_prefault", [](benchmark::State& s) { append_vrrl_fresh(s, true); }));

@@ -18,9 +18,8 @@
 // N = 1, 2, 4 (4 oversubscribes a 2-CPU machine on purpose: preemption is part
 // of the answer). Never CPU time summed over threads: every threaded benchmark
 // uses real time.
-// TODO(issue 11): recording/append/threads:N, one StreamWriter per thread of one
-// Recording (segment_capacity = small_log_slots, so it rolls), registered like
-// append/vrrl_per_thread below: ->Threads(1)->Threads(2)->Threads(4)->UseRealTime().
+// recording/append/threads:N, one StreamWriter per thread of one Recording,
+// is in recording_bench.cpp.
 #include <benchmark/benchmark.h>
 
 #include <array>

@@ -25,15 +25,22 @@
 namespace vrrl::bench {
 namespace {
 
-// The log every replay variant reads, written once per process.
+// The log every replay variant reads, written once per process (and its v2 twin).
+std::filesystem::path write_full_log(const char* name, Format format) {
+  auto file = BenchDir::get() / name;
+  std::filesystem::remove(file);
+  RingLog log = RingLog::open(file, big_log_slots, {.prefault = true, .format = format});
+  for (std::uint64_t n = 0; n < big_log_slots; ++n) log.append(sample_slot(n));
+  return file;
+}
+
 const std::filesystem::path& full_log() {
-  static const std::filesystem::path path = [] {
-    auto file = BenchDir::get() / "replay.vrrl";
-    std::filesystem::remove(file);
-    RingLog log = RingLog::open(file, big_log_slots, {.prefault = true});
-    for (std::uint64_t n = 0; n < big_log_slots; ++n) log.append(sample_slot(n));
-    return file;
-  }();
+  static const std::filesystem::path path = write_full_log("replay.vrrl", Format::v1);
+  return path;
+}
+
+const std::filesystem::path& full_log_v2() {
+  static const std::filesystem::path path = write_full_log("replay_v2.vrrl", Format::v2);
   return path;
 }
 
@@ -49,8 +56,9 @@ inline std::uint64_t decode(const std::byte* record) noexcept {
   return wire::load_le<std::uint64_t>(record + format::record_offset::timestamp_ns);
 }
 
-void replay_vrrl(benchmark::State& state) {
-  const LogReader log = LogReader::open(full_log());
+// replay/vrrl_v2: the same walk over a v2 log, every record's commit word checked.
+void replay_vrrl_format(benchmark::State& state, Format format) {
+  const LogReader log = LogReader::open(format == Format::v2 ? full_log_v2() : full_log());
   // One untimed walk: the reader's fresh mapping takes its page faults here,
   // as read(2) has the page cache warm. (The first replay of a newly opened
   // log pays them: see docs/benchmarks.md.)
@@ -105,7 +113,8 @@ void replay_seed_style(benchmark::State& state) {
   report_replay(state, seed_style_records);
 }
 
-BENCHMARK(replay_vrrl)->Name("replay/vrrl")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(replay_vrrl_format, v1, Format::v1)->Name("replay/vrrl")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(replay_vrrl_format, v2, Format::v2)->Name("replay/vrrl_v2")->Unit(benchmark::kMillisecond);
 BENCHMARK(replay_read)->Name("replay/read")->Unit(benchmark::kMillisecond);
 BENCHMARK(replay_seed_style)->Name("replay/seed_style")->Unit(benchmark::kMillisecond);
 

@@ -22,6 +22,39 @@ def record(n, evidence=False):
     return body + tail
 
 
+MASK64 = (1 << 64) - 1
+KEYS = [0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3, 0x589965cc75374cc3, 0x1d8e4e27c47d124f,
+        0x2d358dccaa6c78a5, 0x8bb84b93962eacc9, 0x4b33a62ed433d4a3, 0x94d049bb133111eb, 0xbf58476d1ce4e5b9]
+
+
+def commit_word(sequence, record_bytes):
+    """VRRL v2's commit word (include/vrrl/record.hpp, wire::commit_word)."""
+    w = list(struct.unpack("<8Q", record_bytes))
+    w[0] &= ~0xFFFFFFFF & MASK64
+
+    def mix(a, b):
+        product = (a & MASK64) * (b & MASK64)
+        return (product & MASK64) ^ (product >> 64)
+
+    a = mix(w[0] ^ KEYS[0] ^ sequence, w[1] ^ KEYS[1])
+    b = mix(w[2] ^ KEYS[2], w[3] ^ KEYS[3] ^ ((sequence * KEYS[8]) & MASK64))
+    c = mix(w[4] ^ KEYS[4], w[5] ^ KEYS[5])
+    d = mix(w[6] ^ KEYS[6], w[7] ^ KEYS[7])
+    folded = mix(a ^ c ^ KEYS[8], b ^ d ^ KEYS[9])
+    word = (folded ^ (folded >> 32)) & 0xFFFFFFFF
+    return word or 1
+
+
+def log_v2(capacity, appends, evidence=False, cursor=None):
+    """A VRRL v2 log: 4 KiB header page, slots at 4096 + 64 i, commit words."""
+    slots = [bytes(64)] * capacity
+    for n in range(appends):
+        body = record(n, evidence)[4:]
+        slots[n % capacity] = struct.pack("<I", commit_word(n, bytes(4) + body)) + body
+    head = header(capacity, appends if cursor is None else cursor, magic=b"VRRL0002", version=2)
+    return head + bytes(4096 - len(head)) + b"".join(slots)
+
+
 def log(capacity, appends, evidence=False, **head):
     slots = [bytes(64)] * capacity
     for n in range(appends):
@@ -51,6 +84,11 @@ def main():
         "capacity-over-max": header(1048577, 0) + bytes(64),
         "cursor-absurd": header(4, 0xFFFFFFFFFFFFFFFF) + log(4, 4)[32:],
         "empty": b"",
+        "valid-v2-cap4-two": log_v2(4, 2),
+        "valid-v2-cap8-wrapped-evidence": log_v2(8, 13, evidence=True),
+        "valid-v2-cap8-past-cursor": log_v2(8, 13, cursor=10),  # a header page older than the records
+        "v2-truncated": log_v2(8, 3)[:4096 + 64 * 8 - 1],
+        "v2-wrong-version": header(4, 0, magic=b"VRRL0002", version=1) + bytes(4096 - 32 + 64 * 4),
     }
     for name, data in files.items():
         with open(os.path.join(HERE, name), "wb") as out:

@@ -47,7 +47,8 @@ void sync_directory(const std::filesystem::path& directory, const std::filesyste
 }
 
 // Reserves the blocks, writes the header, makes both durable.
-void fill_new_log(int fd, const std::filesystem::path& path, std::uint64_t capacity, Format format) {
+void fill_new_log(int fd, const std::filesystem::path& path, std::uint64_t capacity, Format format,
+                  std::uint64_t cursor) {
   const auto total = static_cast<off_t>(format::layout_of(format).file_bytes(capacity));
   // Reserve every block now: a full disk must fail here, not as SIGBUS when
   // append() first touches an unbacked page.
@@ -59,13 +60,13 @@ void fill_new_log(int fd, const std::filesystem::path& path, std::uint64_t capac
     }
     throw io_error("create", path, "posix_fallocate of " + std::to_string(total) + " bytes", err, fix);
   }
-  const auto header = encode_header({.flags = 0, .capacity = capacity, .cursor = 0, .format = format});
+  const auto header = encode_header({.flags = 0, .capacity = capacity, .cursor = cursor, .format = format});
   write_all_at(fd, header.data(), header.size(), 0, path);
   if (::fsync(fd) != 0) throw io_error("create", path, "fsync", errno);
 }
 
 std::optional<CreatedLog> create_unnamed(const std::filesystem::path& path, std::uint64_t capacity, Format format,
-                                         bool& supported) {
+                                         std::uint64_t cursor, bool& supported) {
   FileDescriptor file(::open(directory_of(path).c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644));
   if (!file.valid()) {
     if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
@@ -75,7 +76,7 @@ std::optional<CreatedLog> create_unnamed(const std::filesystem::path& path, std:
     throw io_error("create", path, "open of an unnamed file in `" + directory_of(path).string() + "`", errno);
   }
   WriterLock lock = WriterLock::acquire(file.get(), path);
-  fill_new_log(file.get(), path, capacity, format);
+  fill_new_log(file.get(), path, capacity, format, cursor);
   switch (link_unnamed(file.get(), path)) {
     case LinkResult::linked:
       sync_directory(directory_of(path), path);
@@ -98,7 +99,8 @@ std::filesystem::path temporary_name(const std::filesystem::path& path) {
   return directory_of(path) / (".vrrl-" + std::to_string(::getpid()) + "-" + std::to_string(n) + ".creating");
 }
 
-std::optional<CreatedLog> create_named(const std::filesystem::path& path, std::uint64_t capacity, Format format) {
+std::optional<CreatedLog> create_named(const std::filesystem::path& path, std::uint64_t capacity, Format format,
+                                       std::uint64_t cursor) {
   const std::filesystem::path tmp = temporary_name(path);
   FileDescriptor file(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!file.valid()) throw io_error("create", path, "open of a temporary file `" + tmp.string() + "`", errno);
@@ -108,7 +110,7 @@ std::optional<CreatedLog> create_named(const std::filesystem::path& path, std::u
   } cleanup{tmp};
 
   WriterLock lock = WriterLock::acquire(file.get(), path);
-  fill_new_log(file.get(), path, capacity, format);
+  fill_new_log(file.get(), path, capacity, format, cursor);
   if (::link(tmp.c_str(), path.c_str()) != 0) {
     if (errno == EEXIST) return std::nullopt;  // lost a creation race; open theirs
     throw io_error("create", path, "link into place", errno);
@@ -149,11 +151,12 @@ std::filesystem::path resolve_symlinks(const std::filesystem::path& path) {
   throw io_error("open", path, "following symbolic links", ELOOP);
 }
 
-std::optional<CreatedLog> create_log(const std::filesystem::path& path, std::uint64_t capacity, Format format) {
+std::optional<CreatedLog> create_log(const std::filesystem::path& path, std::uint64_t capacity, Format format,
+                                     std::uint64_t cursor) {
   bool unnamed_supported = true;
-  if (auto created = create_unnamed(path, capacity, format, unnamed_supported)) return created;
+  if (auto created = create_unnamed(path, capacity, format, cursor, unnamed_supported)) return created;
   if (unnamed_supported) return std::nullopt;  // lost a creation race
-  return create_named(path, capacity, format);
+  return create_named(path, capacity, format, cursor);
 }
 
 }  // namespace vrrl::detail

@@ -35,7 +35,9 @@ enum class LinkResult { linked, exists, unsupported };
 // its blocks reserved (posix_fallocate: a full disk fails here with ENOSPC),
 // the header written and fsynced, then linked into place and the directory
 // fsynced. Returns nothing when another process created `path` first.
+// `cursor` is the new header's cursor: 0 for a log, the segment's first
+// sequence for a recording segment (a multiple of `capacity`).
 [[nodiscard]] std::optional<CreatedLog> create_log(const std::filesystem::path& path, std::uint64_t capacity,
-                                                  Format format);
+                                                  Format format, std::uint64_t cursor = 0);
 
 }  // namespace vrrl::detail

@@ -29,6 +29,8 @@ std::string_view to_string(ErrorKind kind) noexcept {
     case ErrorKind::truncated: return "truncated";
     case ErrorKind::locked: return "locked";
     case ErrorKind::not_a_log_file: return "not_a_log_file";
+    case ErrorKind::not_a_recording: return "not_a_recording";
+    case ErrorKind::invalid_name: return "invalid_name";
   }
   return "unknown";
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include <vrrl/detail/atomic_word.hpp>
+#include <vrrl/slot_state.hpp>
 
 namespace vrrl {
 namespace detail {
@@ -164,7 +165,8 @@ ReadStatus read_under_seed_cursor(const LogReader& log, const Expected& expected
 }
 
 SnapshotSlot read_snapshot_step(const LogReader& log, std::uint64_t start_cursor, std::uint64_t step,
-                                RecordedSlot& slot, FailureEvidence& evidence, std::uint32_t& magic) {
+                                RecordedSlot& slot, FailureEvidence& evidence, std::uint32_t& magic,
+                                std::uint64_t& laps_ahead) {
   const std::byte* const base = log.data();
   const std::uint64_t capacity = log.capacity();
   const std::uint64_t slot_index = (start_cursor % capacity + step) % capacity;
@@ -189,11 +191,15 @@ SnapshotSlot read_snapshot_step(const LogReader& log, std::uint64_t start_cursor
   const std::uint32_t now = atomic_word<std::uint32_t>(record + format::record_offset::magic)
                                 .load(std::memory_order_acquire);
   if (now != magic) return SnapshotSlot::overwritten;
-  const wire::RecordWords words = wire::load_record_words(record);
-  const std::uint64_t sequence = start_cursor + step - capacity;
-  if (step < capacity && magic == wire::commit_word(sequence + capacity, words)) return SnapshotSlot::beyond_cursor;
-  if (magic == wire::commit_word(sequence - capacity, words)) return SnapshotSlot::stale;
-  return SnapshotSlot::bad;
+  const SlotCheck check = v2_slot_check(record, slot_index, start_cursor, capacity, 0);
+  switch (check.state) {
+    case SlotState::beyond_cursor:
+      laps_ahead = (check.sequence - (start_cursor + step - capacity)) / capacity;
+      return SnapshotSlot::beyond_cursor;
+    case SlotState::stale: return SnapshotSlot::stale;
+    case SlotState::record: return SnapshotSlot::overwritten;  // it changed between our reads
+    default: return SnapshotSlot::bad;
+  }
 }
 
 }  // namespace detail

@@ -17,6 +17,7 @@
 
 #include <vrrl/detail/atomic_word.hpp>
 #include <vrrl/header.hpp>
+#include <vrrl/slot_state.hpp>
 
 #include "create_log.hpp"
 #include "errors.hpp"
@@ -164,7 +165,18 @@ std::unique_ptr<LogFile> LogFile::open_writer(const std::filesystem::path& path,
                  "another process created and removed the file while this one opened it; retry");
 }
 
-std::unique_ptr<LogFile> LogFile::open_reader(const std::filesystem::path& path) {
+std::unique_ptr<LogFile> LogFile::create_writer(const std::filesystem::path& path, std::uint64_t capacity,
+                                                std::uint64_t cursor, const OpenOptions& options) {
+  validate_capacity(capacity, path, "requested");
+  std::optional<CreatedLog> created = create_log(path, capacity, options.format, cursor);
+  if (!created) {
+    throw io_error("create", path, "link into place", EEXIST,
+                   "a file with this name exists already; it is not the one this writer meant to create");
+  }
+  return map_existing(path, std::move(created->file), std::move(created->lock), Access::read_write, options);
+}
+
+std::unique_ptr<LogFile> LogFile::open_reader(const std::filesystem::path& path, bool populate) {
   FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!file.valid()) {
     const int error = errno;
@@ -174,7 +186,7 @@ std::unique_ptr<LogFile> LogFile::open_reader(const std::filesystem::path& path)
                                      "vrrl::RingLog::open)"
                                    : std::string{});
   }
-  return map_existing(path, std::move(file), WriterLock{}, Access::read_only, OpenOptions{});
+  return map_existing(path, std::move(file), WriterLock{}, Access::read_only, OpenOptions{.prefault = populate});
 }
 
 std::unique_ptr<LogFile> LogFile::map_existing(const std::filesystem::path& path, FileDescriptor file,
@@ -263,15 +275,7 @@ void LogFile::clear_records_beyond_cursor() noexcept {
     std::byte* const record = records() + slot * format::record_bytes;
     const std::uint32_t commit = atomic_word<std::uint32_t>(record).load(std::memory_order_relaxed);
     if (commit == format::empty_record_magic) continue;
-    // The sequence this slot holds within the header's window
-    // [cursor - capacity, cursor) (modulo 2^64 below 0: a slot not written
-    // yet in this history), and the next one in it, which only a record
-    // written after the header page reached the disk can have.
-    const std::uint64_t steps = (slot + capacity_ - cursor % capacity_) % capacity_;
-    const std::uint64_t window = cursor - capacity_ + steps;
-    const std::uint64_t beyond = window + capacity_;
-    const wire::RecordWords words = wire::load_record_words(record);
-    if (commit != wire::commit_word(window, words) && commit == wire::commit_word(beyond, words)) {
+    if (v2_slot_state(record, slot, cursor, capacity_, synced()) == SlotState::beyond_cursor) {
       atomic_word<std::uint32_t>(record).store(format::empty_record_magic, std::memory_order_release);
     }
   }

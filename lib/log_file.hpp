@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include <boost/interprocess/mapped_region.hpp>
@@ -31,8 +32,21 @@ class LogFile {
   // names.
   [[nodiscard]] static std::unique_ptr<LogFile> open_writer(const std::filesystem::path& path,
                                                             std::uint64_t capacity, const OpenOptions& options);
-  // Opens an existing log read-only; takes no lock.
-  [[nodiscard]] static std::unique_ptr<LogFile> open_reader(const std::filesystem::path& path);
+  // Opens an existing log read-only; takes no lock. `populate` maps it with
+  // MAP_POPULATE (a recording replay that reads a segment once, whole).
+  [[nodiscard]] static std::unique_ptr<LogFile> open_reader(const std::filesystem::path& path, bool populate = false);
+
+  // --- for recording segments (lib/recording_*) ---
+  // Creates a new log at `path` whose header cursor starts at `cursor` (a
+  // segment's first sequence), as create_log does, and maps it for writing
+  // with its writer lock. Never opens an existing file: io (EEXIST) if
+  // `path` exists.
+  [[nodiscard]] static std::unique_ptr<LogFile> create_writer(const std::filesystem::path& path,
+                                                              std::uint64_t capacity, std::uint64_t cursor,
+                                                              const OpenOptions& options);
+  // The owner renamed the file (a recycled segment moved to its new name):
+  // errors name the new path from now on.
+  void renamed_to(std::filesystem::path path) { path_ = std::move(path); }
 
   LogFile(const LogFile&) = delete;
   LogFile& operator=(const LogFile&) = delete;

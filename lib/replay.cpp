@@ -1,9 +1,11 @@
 #include <vrrl/replay.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
 #include <vrrl/error.hpp>
+#include <vrrl/slot_state.hpp>
 
 namespace vrrl {
 namespace {
@@ -48,12 +50,16 @@ void ReplayRange::iterator::settle() {
       // was accounted for in the first.
     } else if (magic == format::empty_record_magic) {
       ++range.report_.empty_slots;
-    } else if (range.format_ == Format::v2 && magic == wire::commit_word(range.sequence_at(step_) + range.capacity_,
-                                                                         wire::load_record_words(record))) {
-      range.steps_ = 2 * range.capacity_;  // yield it after the others, in sequence order
+    } else if (const SlotCheck check = range.format_ == Format::v2
+                                           ? v2_slot_check(record, slot_, range.cursor_, range.capacity_, 0)
+                                           : SlotCheck{SlotState::corrupted};
+               check.state == SlotState::beyond_cursor) {
+      // Yield it after the others, in sequence order: a lap of the walk per
+      // lap past the window (the sequence step k looks for is cursor - capacity + k).
+      const std::uint64_t laps_ahead = (check.sequence - range.sequence_at(step_)) / range.capacity_;
+      range.steps_ = std::max(range.steps_, (laps_ahead + 1) * range.capacity_);
       ++range.report_.beyond_cursor;
-    } else if (range.format_ == Format::v2 && magic == wire::commit_word(range.sequence_at(step_) - range.capacity_,
-                                                                         wire::load_record_words(record))) {
+    } else if (check.state == SlotState::stale) {
       ++range.report_.stale_records;
     } else {
       switch (range.recovery_) {

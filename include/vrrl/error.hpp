@@ -20,6 +20,8 @@ enum class ErrorKind {
   truncated,          // the file is shorter than its header promises
   locked,             // another writer holds the log open
   not_a_log_file,     // the path is a directory, fifo, device, ... rather than a regular file
+  not_a_recording,    // a directory (or file) that is not a recording: no or corrupt vrrl-recording.txt
+  invalid_name,       // a stream name outside [A-Za-z0-9._-]{1,128}, or one the recording does not have
 };
 
 // "io", "header_mismatch", ...: stable names for logs and the CLI.

@@ -198,7 +198,12 @@ PollResult Follower::poll(OnRecord&& on_record, std::size_t max_records) {
   while (position_ < end && result.delivered < max_records) {
     if (cursor <= position_) break;         // the count went backwards mid-poll: the next poll resyncs
     if (cursor - position_ > capacity_) {  // lapped: those records are overwritten
-      skip(std::min(cursor - capacity_, end) - position_, result);
+      // The oldest one left sits under the writer's cursor. When the writer
+      // may be the seed (v1, cursor below capacity), that is the slot it
+      // writes next: count it lost too rather than wait for the file to go
+      // quiet (see the seed rules above).
+      const bool seed_possible = format_ == Format::v1 && cursor - offset_ < capacity_;
+      skip(std::min(cursor - capacity_ + (seed_possible ? 1 : 0), end) - position_, result);
       continue;
     }
     const std::uint64_t sequence = position_;
@@ -250,10 +255,12 @@ enum class SnapshotSlot { record, empty, overwritten, stale, beyond_cursor, bad 
 
 // One step of read_snapshot: the slot `(start_cursor + step) % capacity`,
 // expected to hold sequence start_cursor - capacity + step. Fills `slot`,
-// `evidence` for a record and `magic` with the slot's word 0.
+// `evidence` for a record, `magic` with the slot's word 0, and for a v2
+// record past the cursor `laps_ahead` with how many laps past the step's.
 [[nodiscard]] VRRL_EXPORT SnapshotSlot read_snapshot_step(const LogReader& log, std::uint64_t start_cursor,
                                                           std::uint64_t step, RecordedSlot& slot,
-                                                          FailureEvidence& evidence, std::uint32_t& magic);
+                                                          FailureEvidence& evidence, std::uint32_t& magic,
+                                                          std::uint64_t& laps_ahead);
 }  // namespace detail
 
 // Every record in the ring as of the call, oldest first (replay order), each
@@ -274,12 +281,14 @@ SnapshotReport read_snapshot(const LogReader& log, Recovery recovery, OnRecord&&
   const std::uint64_t start_cursor = detail::load_cursor(log.data());
   RecordedSlot slot;
   FailureEvidence evidence;
-  std::uint64_t steps = capacity;  // v2: a second lap when records lie past the cursor
+  std::uint64_t steps = capacity;  // v2: a lap more per lap records lie past the cursor
   for (std::uint64_t step = 0; step < steps; ++step) {
     std::uint32_t magic = 0;
-    const detail::SnapshotSlot kind = detail::read_snapshot_step(log, start_cursor, step, slot, evidence, magic);
+    std::uint64_t laps_ahead = 0;
+    const detail::SnapshotSlot kind =
+        detail::read_snapshot_step(log, start_cursor, step, slot, evidence, magic, laps_ahead);
     const std::uint64_t slot_index = (start_cursor % capacity + step) % capacity;
-    if (step >= capacity) {  // the second lap delivers the records past the cursor, nothing else
+    if (step >= capacity) {  // the later laps deliver the records past the cursor, nothing else
       if (kind == detail::SnapshotSlot::record) {
         ++report.records;
         ++report.beyond_cursor;
@@ -295,7 +304,7 @@ SnapshotReport read_snapshot(const LogReader& log, Recovery recovery, OnRecord&&
       case detail::SnapshotSlot::empty: ++report.empty_slots; break;
       case detail::SnapshotSlot::overwritten: ++report.overwritten; break;
       case detail::SnapshotSlot::stale: ++report.stale_records; break;
-      case detail::SnapshotSlot::beyond_cursor: steps = 2 * capacity; break;
+      case detail::SnapshotSlot::beyond_cursor: steps = std::max(steps, (laps_ahead + 1) * capacity); break;
       case detail::SnapshotSlot::bad:
         if (recovery == Recovery::strict) detail::throw_bad_slot(log.path(), slot_index, log.format(), magic);
         report.bad_slots.push_back(slot_index);

@@ -47,11 +47,12 @@ struct ReplayReport {
 // RecordView for every valid record. A v1 record is valid when its magic is
 // 0xDEADBEEF. A v2 record is valid when its commit word checks for the
 // sequence its position implies (the window [cursor - capacity, cursor)), or
-// for the next lap's (a record written after the header page reached the
+// for a later lap's (a record written after the header page reached the
 // disk, before a power cut): replay yields the first kind in order, then the
-// second, so the records come out ordered by sequence. v2 records of an
-// older lap are stepped over and counted (stale_records); a commit word that
-// checks for none of these is a bad slot, handled by the recovery mode.
+// others lap by lap, so the records come out ordered by sequence. v2 records
+// of an earlier lap are stepped over and counted (stale_records); a commit
+// word that checks for none of these (vrrl::v2_laps_checked laps either way)
+// is a bad slot, handled by the recovery mode.
 //
 // Lifetime: the range and every RecordView it yields point into the mapping of
 // the RingLog / LogReader that made it; they are valid only while that object
@@ -141,7 +142,7 @@ class VRRL_EXPORT ReplayRange {
   Format format_;
   Recovery recovery_;
   const std::filesystem::path* path_;  // for error messages; owned by the log
-  std::uint64_t steps_;                // capacity, or twice that when v2 records lie past the cursor
+  std::uint64_t steps_;                // capacity, or a lap more per lap v2 records lie past the cursor
   ReplayReport report_;
 };
 

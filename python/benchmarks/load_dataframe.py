@@ -1,9 +1,10 @@
 """Benchmark: a million records into a pandas DataFrame, vrrl vs the CLI.
 
     /usr/bin/python3 python/benchmarks/load_dataframe.py [--build build] [--records 1048576]
-        [--repeat 3] [--jsonl] [--log EXISTING.vrrl]
+        [--format v1|v2] [--repeat 3] [--jsonl] [--log EXISTING.vrrl]
 
-Writes a log with the C++ library (BUILD/test/python/make_logs fields), then
+Writes a log with the C++ library (BUILD/test/python/make_logs fields; --format
+v2 writes VRRL v2, whose every record the reader checks by its commit word), then
 times, in the same run and alternating so machine load hits both alike:
 
   vrrl.open(log).to_pandas()                        (zero-copy view + columns)
@@ -61,6 +62,8 @@ def main():
     parser.add_argument("--records", type=int, default=1_048_576, help="records in the log (default 2^20)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each variant (default 3)")
     parser.add_argument("--jsonl", action="store_true", help="also time the JSONL path (slow)")
+    parser.add_argument("--format", choices=("v1", "v2"), default="v1",
+                        help="the format of the log to write (default v1)")
     parser.add_argument("--log", help="use this log instead of writing one")
     options = parser.parse_args()
     cli = os.path.join(options.build, "tools", "vrrl", "vrrl")
@@ -75,10 +78,11 @@ def main():
         if path is None:
             path = os.path.join(scratch, "bench.vrrl")
             capacity = max(1, min(options.records, 1_048_576))
-            subprocess.run([make_logs, "fields", path, str(capacity), str(options.records)], check=True)
+            subprocess.run([make_logs, *(["--v2"] if options.format == "v2" else []), "fields", path, str(capacity),
+                            str(options.records)], check=True)
         log = vrrl.open(path)
         count = len(log.records(live=False))
-        print(f"log: {path}, {count:,} records, {os.path.getsize(path) / 2**20:.0f} MiB; "
+        print(f"log: {path}, VRRL {log.format}, {count:,} records, {os.path.getsize(path) / 2**20:.0f} MiB; "
               f"numpy {np.__version__}, pandas {pandas.__version__}, python {sys.version.split()[0]}")
 
         variants = {

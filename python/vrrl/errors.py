@@ -6,12 +6,14 @@ import os
 #: The kinds of vrrl::ErrorKind (include/vrrl/error.hpp), under the same names.
 KINDS = (
     "io",               # a system call failed; .errno says which error
-    "header_mismatch",  # not a VRRL v1 file, a slot with a foreign magic, or a malformed recording
+    "header_mismatch",  # not a VRRL file, a bad slot (foreign magic; v2: torn or corrupted), a malformed recording
     "zero_capacity",    # capacity 0 in a header
     "capacity_overflow",  # capacity above 1,048,576 in a header
     "truncated",        # shorter than the header promises, or sequences missing from a recording
     "locked",           # another writer holds the log open
-    "not_a_log_file",   # a directory, fifo, device, ... where a log (or a recording) was expected
+    "not_a_log_file",   # a directory, fifo, device, ... where a log (or a segment) was expected
+    "not_a_recording",  # a directory without recording metadata, or metadata that is not a recording's
+    "invalid_name",     # a stream name that is empty, too long, or has characters a stream may not have
 )
 
 

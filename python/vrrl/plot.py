@@ -251,7 +251,8 @@ def main(argv=None):
                         help="draw the N busiest groups; the rest are summed as 'other' (default 8)")
     parser.add_argument("--title", help="heading of the picture (default: the file name)")
     parser.add_argument("--skip-bad", action="store_true",
-                        help="step over slots with a foreign magic, foreign files and missing segments "
+                        help="step over bad slots (a foreign magic; VRRL v2: torn or corrupted records), foreign "
+                             "files and missing segments "
                              "(default: stop with an error)")
     parser.add_argument("--size", default="11x6", metavar="WxH", help="figure size in inches (default 11x6)")
     options = parser.parse_args(argv)

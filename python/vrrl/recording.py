@@ -5,8 +5,9 @@ The layout (fixed in docs/format.md, "Recording layout"; PLAN.md until then):
     RUN/vrrl-recording.txt            "key value" lines, '#' comments; first
                                       line `vrrl-recording 1`
     RUN/<stream>/NNNNNNNNNNNNNNNNNNNN.vrrl
-                                      segments: ordinary v1 logs named by their
-                                      first stream sequence F (20 digits); a
+                                      segments: ordinary logs (v1, or v2 when the
+                                      metadata says `segment-format v2`) named by
+                                      their first stream sequence F (20 digits); a
                                       segment of capacity C has F = k*C and
                                       header cursor in [F, F + C] (the stream's
                                       running count); it never wraps
@@ -32,6 +33,7 @@ from .log import RECOVERY_MODES, Log
 
 METADATA_FILE = "vrrl-recording.txt"
 LAYOUT_VERSION = 1
+SEGMENT_FORMATS = ("v1", "v2")
 _METADATA_LIMIT = 64 * 1024  # a metadata file is a few lines; refuse to slurp anything huge
 
 STREAM_NAME = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -62,7 +64,9 @@ class RecordingReport:
     lost: int = 0                 # sequences missing in gaps between segments
     gaps: list = field(default_factory=list)   # (stream, first missing sequence, end), end exclusive
     foreign_files: list = field(default_factory=list)  # paths that are neither segments nor dotfiles
-    bad_slots: list = field(default_factory=list)      # (segment path, slot) with a foreign magic
+    bad_slots: list = field(default_factory=list)      # (segment path, slot): a foreign magic (v2: torn or
+                                                       # corrupted record)
+    stale_records: int = 0        # v2 segments: records of an older lap, stepped over
     skipped: int = 0              # live reads: records being written or overwritten during the copy
     first_sequences: dict = field(default_factory=dict)  # stream -> oldest sequence still present
 
@@ -90,7 +94,7 @@ class Merged:
 
 def _parse_count(value, key, path):
     if not value.isdigit() or len(value) > 20 or int(value) >= 1 << 64:
-        raise Error("header_mismatch", "open", path,
+        raise Error("not_a_recording", "open", path,
                     f"metadata key `{key}` has value `{value}`, expected an unsigned integer",
                     f"correct the `{key}` line of {METADATA_FILE}")
     return int(value)
@@ -102,14 +106,14 @@ def read_metadata(directory):
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
-        raise Error("not_a_log_file", "open", directory,
+        raise Error("not_a_recording", "open", directory,
                     f"the path is a directory but not a recording: it has no {METADATA_FILE}",
                     _RECORDING_FIX) from None
     except OSError as e:
         raise io_error("open", path, "open for reading", e) from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise Error("not_a_log_file", "open", path, f"{METADATA_FILE} is not a regular file",
+            raise Error("not_a_recording", "open", path, f"{METADATA_FILE} is not a regular file",
                         _RECORDING_FIX)
         raw = os.read(fd, _METADATA_LIMIT + 1)
     except OSError as e:
@@ -117,13 +121,13 @@ def read_metadata(directory):
     finally:
         os.close(fd)
     if len(raw) > _METADATA_LIMIT:
-        raise Error("header_mismatch", "open", path,
+        raise Error("not_a_recording", "open", path,
                     f"{METADATA_FILE} is larger than {_METADATA_LIMIT} bytes; a recording's metadata is a few lines",
                     _RECORDING_FIX)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise Error("header_mismatch", "open", path, f"{METADATA_FILE} is not UTF-8 text",
+        raise Error("not_a_recording", "open", path, f"{METADATA_FILE} is not UTF-8 text",
                     _RECORDING_FIX) from None
 
     entries = []
@@ -134,7 +138,7 @@ def read_metadata(directory):
         key, _, value = line.partition(" ")
         entries.append((key, value.strip()))
     if not entries or entries[0][0] != "vrrl-recording":
-        raise Error("header_mismatch", "open", path,
+        raise Error("not_a_recording", "open", path,
                     f"{METADATA_FILE} does not start with a `vrrl-recording N` line",
                     _RECORDING_FIX)
     version = _parse_count(entries[0][1], "vrrl-recording", path)
@@ -146,9 +150,9 @@ def read_metadata(directory):
     for key, value in entries[1:]:
         values[key] = value
     segment_format = values.pop("segment-format", "v1")
-    if segment_format != "v1":
+    if segment_format not in SEGMENT_FORMATS:
         raise Error("header_mismatch", "open", path,
-                    f"segments are in format `{segment_format}`; this reader reads v1",
+                    f"segments are in format `{segment_format}`; this reader reads v1 and v2",
                     "read it with the vrrl version that wrote it (or a newer one)")
     numbers = {}
     for key in ("segment-capacity", "retain-segments", "retain-bytes"):
@@ -219,27 +223,34 @@ class Stream:
         segments = self.segments(report, recovery)
         for index, segment in enumerate(segments):
             try:
-                log = Log(segment.path)
+                log = Log(segment.path, segment_reader=True)
             except Error as e:
-                if e.kind == "io" and e.errno == errno.ENOENT and not parts:
-                    continue  # retention removed the oldest segment after we listed it
+                if e.kind == "io" and e.errno in (errno.ENOENT, errno.EAGAIN) and not parts:
+                    continue  # retention removed (or is recycling) the oldest segment after we listed it
                 raise
             with log:
-                records, positions = log._read(live, recovery)
+                records, segment_sequences = log._read(live, recovery)
+                # A copy while the readers' mark is held: retention may
+                # recycle the segment in place once this log is closed.
+                records, segment_sequences = records.copy(), segment_sequences.copy()
                 header = log.report.cursor, log.capacity
                 self._check_segment(segment, log, header, capacity)
                 cursor, segment_capacity = header
                 report.skipped += log.report.skipped
+                report.stale_records += log.report.stale_records
                 report.bad_slots.extend((segment.path, slot) for slot in log.report.bad_slots)
-            segment_sequences = positions + (cursor - segment_capacity)
-            inside = segment_sequences >= segment.first_sequence
-            if not inside.all():  # records in slots the cursor does not cover: damage
+            # A segment holds sequences [F, F + C) only; anything else in it is damage.
+            first = np.uint64(segment.first_sequence)
+            inside = (segment_sequences >= first) & (segment_sequences - first < np.uint64(segment_capacity))
+            if not inside.all():
                 records, segment_sequences = records[inside], segment_sequences[inside]
-            if cursor == segment.first_sequence and index == len(segments) - 1:
+            # v2: records past the header cursor (its page did not reach the disk) end the segment later.
+            end = max(cursor, int(segment_sequences.max()) + 1 if len(segment_sequences) else 0)
+            if end == segment.first_sequence and index == len(segments) - 1:
                 continue  # an empty segment prepared ahead of the writer
             if expected is not None and segment.first_sequence != expected:
                 self._gap(report, recovery, expected, segment)
-            expected = cursor
+            expected = end
             if self.name not in report.first_sequences:
                 report.first_sequences[self.name] = segment.first_sequence
             parts.append(records)
@@ -255,6 +266,13 @@ class Stream:
     def _check_segment(self, segment, log, header, capacity):
         cursor, segment_capacity = header
         first = segment.first_sequence
+        segment_format = self.recording.metadata.segment_format
+        if log.format != segment_format:
+            raise Error("header_mismatch", "replay", segment.path,
+                        f"the segment is VRRL {log.format}, the recording's metadata says "
+                        f"segment-format {segment_format}",
+                        "the segment does not belong to this recording; move it out (or correct the "
+                        f"segment-format line of {METADATA_FILE})")
         if capacity and segment_capacity != capacity:
             raise Error("header_mismatch", "replay", segment.path,
                         f"the segment has capacity {segment_capacity}, the recording's metadata says "

@@ -408,22 +408,11 @@ TEST_CASE("a Follower of a log the seed is writing never delivers a torn or repe
     last_index = index;
     any = true;
   };
-  int go[2];
-  REQUIRE(::pipe(go) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    char byte;
-    if (::read(go[0], &byte, 1) != 1) ::_exit(3);
-    try {
-      vrrl::test::SeedWriter writer(path);
-      for (std::uint64_t index = 0; index < appends; ++index) writer.append(seed_record(index));
-    } catch (...) {
-      ::_exit(2);
-    }
-    ::_exit(0);
-  }
-  REQUIRE(::write(go[1], "g", 1) == 1);
+  const pid_t child = vrrl::test::start_writer_process([&] {
+    vrrl::test::SeedWriter writer(path);
+    for (std::uint64_t index = 0; index < appends; ++index) writer.append(seed_record(index));
+    return 0;
+  });
   int status = -1;
   for (bool exited = false; !exited;) {
     exited = ::waitpid(child, &status, WNOHANG) == child;
@@ -433,8 +422,6 @@ TEST_CASE("a Follower of a log the seed is writing never delivers a torn or repe
   }
   const PollResult last = follower.poll(on_record);
   delivered += last.delivered;
-  ::close(go[0]);
-  ::close(go[1]);
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
   INFO("capacity " << capacity << ": delivered " << delivered << ", lost (a lower bound) " << lost);
@@ -476,20 +463,7 @@ struct SnapshotRun {
 template <class WriteLog, class Check>
 SnapshotRun snapshots_while(const std::filesystem::path& path, WriteLog&& write_log, Check&& is_valid) {
   auto reader = LogReader::open(path);
-  int go[2];
-  REQUIRE(::pipe(go) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    char byte;
-    if (::read(go[0], &byte, 1) != 1) ::_exit(3);
-    try {
-      ::_exit(write_log());
-    } catch (...) {
-      ::_exit(2);
-    }
-  }
-  REQUIRE(::write(go[1], "g", 1) == 1);
+  const pid_t child = vrrl::test::start_writer_process(write_log);
   SnapshotRun run;
   int status = -1;
   while (::waitpid(child, &status, WNOHANG) != child) {
@@ -516,8 +490,6 @@ SnapshotRun snapshots_while(const std::filesystem::path& path, WriteLog&& write_
     run.records += report.records;
     run.overwritten += report.overwritten;
   }
-  ::close(go[0]);
-  ::close(go[1]);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   return run;

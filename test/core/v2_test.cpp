@@ -275,3 +275,29 @@ TEST_CASE("v2: many producers; a Follower and a snapshot of the result", "[v2][m
   CHECK(follower.poll([&](std::uint64_t, const vrrl::RecordedSlot&, const vrrl::FailureEvidence&) { ++delivered; }) ==
         vrrl::PollResult{.delivered = 1024});
 }
+
+TEST_CASE("v2: docs/format.md's worked example, byte for byte", "[v2]") {
+  TempDir dir;
+  const auto path = dir.file("example.vrrl");
+  {
+    auto log = RingLog::open(path, 3, v2);
+    for (std::uint32_t n = 0; n < 5; ++n) {
+      log.append({.timestamp_ns = 1'000'000 + n, .slot_idx = n, .tenant_id = 7, .opcode = 42,
+                  .args = {n, n + 1, n + 2, n + 3}, .epoch = 1});
+    }
+  }
+  const auto bytes = file_bytes(path);
+  REQUIRE(bytes.size() == 4288);
+  const auto u32_at = [&](std::size_t at) {
+    std::uint32_t value = 0;
+    std::memcpy(&value, bytes.data() + at, sizeof value);
+    return value;
+  };
+  CHECK(u32_at(0x1000) == 0xBC139A41);
+  CHECK(u32_at(0x1040) == 0x554D0F06);
+  CHECK(u32_at(0x1080) == 0xEA7ECC2A);
+  CHECK(u32_at(0x100C) == 3);  // slot 0: slot_idx 3
+  std::vector<std::uint32_t> slot_idx;
+  for (auto view : LogReader::open(path).replay_all()) slot_idx.push_back(view.slot_idx);
+  CHECK(slot_idx == std::vector<std::uint32_t>{2, 3, 4});
+}

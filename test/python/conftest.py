@@ -50,3 +50,19 @@ def put_u64(path, offset, value):
 
 def slot_offset(slot):
     return 32 + 64 * slot
+
+
+def slot_offset_v2(slot):
+    """VRRL v2: slots after the 4 KiB header page."""
+    return 4096 + 64 * slot
+
+
+def parse_cpp_report(line):
+    """make_logs' report line, "records N empty N ... bad S S ...", as a dict
+    (numbers as int, `stopped` as bool, `bad` as the list of slots)."""
+    words = line.split()
+    bad_at = words.index("bad")
+    report = {key: int(value) for key, value in zip(words[:bad_at:2], words[1:bad_at:2])}
+    report["stopped"] = bool(report["stopped"])
+    report["bad"] = [int(word) for word in words[bad_at + 1:]]
+    return report

@@ -50,13 +50,15 @@ def _mix32_array(key, field):
     return (_mix64_array(key * np.uint64(16) + np.uint64(field)) & np.uint64(MAX32)).astype(np.uint32)
 
 
-def torn(records):
+def torn(records, magic=0xDEADBEEF):
     """Boolean mask: records whose fields are not all the function of their key
-    (their timestamp_ns packs producer << 40 | index), i.e. torn records."""
+    (their timestamp_ns packs producer << 40 | index), i.e. torn records.
+    `magic`: what bytes 0..3 must hold; None for VRRL v2, whose commit word
+    the caller checks against the record's sequence."""
     packed = records["timestamp_ns"].astype(np.uint64)
     index = packed & np.uint64((1 << 40) - 1)
     producer = (packed >> np.uint64(40)).astype(np.uint32)
-    ok = records["magic"] == 0xDEADBEEF
+    ok = records["magic"] == magic if magic is not None else np.ones(len(records), dtype=bool)
     ok &= records["slot_idx"] == _mix32_array(packed, 1)
     ok &= records["tenant_id"] == producer
     ok &= records["opcode"] == _mix32_array(packed, 2)

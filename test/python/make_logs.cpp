@@ -1,8 +1,13 @@
 // make_logs: writes logs with the C++ library for the Python reader's tests.
 //
+//   make_logs [--v2] MODE ...               --v2: create new logs as VRRL v2
+//                                           (OpenOptions{.format = Format::v2})
 //   make_logs fields PATH CAPACITY COUNT    every field, extremes, failure evidence
 //                                           (records 0 ..< COUNT of fields_record)
-//   make_logs self PATH CAPACITY COUNT      self-checking records 0 ..< COUNT (wraps)
+//   make_logs self PATH CAPACITY COUNT [FIRST [PRODUCER]]
+//                                           self-checking records FIRST ..< FIRST + COUNT
+//                                           (default 0; wraps) of PRODUCER (default 0),
+//                                           appended after whatever the log holds
 //   make_logs shared PATH CAPACITY THREADS PER_THREAD
 //                                           SharedRingLog, self-checking records per producer
 //   make_logs live PATH CAPACITY MAX [PAUSE_US]
@@ -15,6 +20,15 @@
 //   make_logs snapshot PATH strict|skip|stop
 //                                           vrrl::read_snapshot: prints the report, then
 //                                           each record's slot index and timestamp
+//   make_logs replay PATH strict|skip|stop  LogReader::replay: prints the report, then
+//                                           each record's slot index, sequence and
+//                                           timestamp (or the error and exit 1)
+//   make_logs classify PATH                 v2_slot_check of every slot (file order):
+//                                           "state sequence" per line
+//   make_logs commit                        reads "SEQUENCE W0 .. W7" lines (decimal)
+//                                           from stdin, prints wire::commit_word of each
+//   make_logs example PATH                  docs/format.md's worked example: capacity
+//                                           3, five appends (slot_idx 0..4)
 //   make_logs demo PATH                     a simulated two-second scheduler run (rates
 //                                           that shift, a queue-error burst, a lost
 //                                           device and its stall, epochs every 200 ms):
@@ -30,7 +44,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <iostream>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -40,6 +56,7 @@
 #include <vrrl/follower.hpp>
 #include <vrrl/multi_producer.hpp>
 #include <vrrl/ring_log.hpp>
+#include <vrrl/slot_state.hpp>
 
 #include "support/self_checking_record.hpp"
 
@@ -87,8 +104,11 @@ FieldsRecord fields_record(std::uint64_t n) {
 
 std::uint64_t number(const char* text) { return std::stoull(text); }
 
+// The format new logs are created in (--v2); existing files open as what they are.
+vrrl::OpenOptions new_log_options;
+
 int write_fields(const char* path, std::uint64_t capacity, std::uint64_t count) {
-  auto log = vrrl::RingLog::open(path, capacity);
+  auto log = vrrl::RingLog::open(path, capacity, new_log_options);
   for (std::uint64_t n = 0; n < count; ++n) {
     const FieldsRecord record = fields_record(n);
     log.append(record.slot, record.evidence);
@@ -97,10 +117,11 @@ int write_fields(const char* path, std::uint64_t capacity, std::uint64_t count) 
   return 0;
 }
 
-int write_self_checking(const char* path, std::uint64_t capacity, std::uint64_t count) {
-  auto log = vrrl::RingLog::open(path, capacity);
-  for (std::uint64_t n = 0; n < count; ++n) {
-    const auto record = vrrl::test::make_record({.producer = 0, .index = n});
+int write_self_checking(const char* path, std::uint64_t capacity, std::uint64_t count, std::uint64_t first,
+                        std::uint32_t producer) {
+  auto log = vrrl::RingLog::open(path, capacity, new_log_options);
+  for (std::uint64_t n = first; n < first + count; ++n) {
+    const auto record = vrrl::test::make_record({.producer = producer, .index = n});
     log.append(record.slot, record.evidence);
   }
   log.sync();
@@ -109,7 +130,7 @@ int write_self_checking(const char* path, std::uint64_t capacity, std::uint64_t 
 
 int write_until_stdin_closes(const char* path, std::uint64_t capacity, std::uint64_t max_records,
                              std::uint64_t pause_us) {
-  auto log = vrrl::RingLog::open(path, capacity);
+  auto log = vrrl::RingLog::open(path, capacity, new_log_options);
   std::atomic<bool> stop{false};
   std::thread watcher([&stop] {
     while (std::getchar() != EOF) {
@@ -134,7 +155,7 @@ int write_until_stdin_closes(const char* path, std::uint64_t capacity, std::uint
 }
 
 int write_shared(const char* path, std::uint64_t capacity, std::uint32_t threads, std::uint64_t per_thread) {
-  auto log = vrrl::SharedRingLog::open(path, capacity);
+  auto log = vrrl::SharedRingLog::open(path, capacity, new_log_options);
   std::vector<std::thread> producers;
   for (std::uint32_t producer = 1; producer <= threads; ++producer) {
     producers.emplace_back([&log, producer, per_thread] {
@@ -159,7 +180,7 @@ int write_demo(const char* path) {
   constexpr std::uint64_t start_ns = 1'767'225'600'000'000'000ull;  // 2026-01-01 00:00 UTC
   constexpr double run_s = 2.0;
   constexpr std::uint32_t opcodes = 5;
-  auto log = vrrl::RingLog::open(path, 1 << 19);
+  auto log = vrrl::RingLog::open(path, 1 << 19, new_log_options);
   Random random{42};
   double t = 0;
   std::uint32_t task = 0;
@@ -203,10 +224,14 @@ int write_demo(const char* path) {
   return 0;
 }
 
+vrrl::Recovery recovery_named(std::string_view mode) {
+  return mode == "skip"   ? vrrl::Recovery::skip_bad_slots
+         : mode == "stop" ? vrrl::Recovery::stop_at_bad_slot
+                          : vrrl::Recovery::strict;
+}
+
 int print_snapshot(const char* path, std::string_view mode) {
-  const vrrl::Recovery recovery = mode == "skip"   ? vrrl::Recovery::skip_bad_slots
-                                  : mode == "stop" ? vrrl::Recovery::stop_at_bad_slot
-                                                   : vrrl::Recovery::strict;
+  const vrrl::Recovery recovery = recovery_named(mode);
   const auto reader = vrrl::LogReader::open(path);
   std::vector<std::pair<std::uint64_t, std::uint64_t>> records;
   const vrrl::SnapshotReport report =
@@ -214,13 +239,76 @@ int print_snapshot(const char* path, std::string_view mode) {
                                                 const vrrl::FailureEvidence&) {
         records.emplace_back(slot, record.timestamp_ns);
       });
-  std::printf("records %llu empty %llu overwritten %llu stopped %d bad", static_cast<unsigned long long>(report.records),
-              static_cast<unsigned long long>(report.empty_slots), static_cast<unsigned long long>(report.overwritten),
-              report.stopped_early ? 1 : 0);
+  std::printf("records %llu empty %llu overwritten %llu stopped %d stale %llu beyond %llu bad",
+              static_cast<unsigned long long>(report.records), static_cast<unsigned long long>(report.empty_slots),
+              static_cast<unsigned long long>(report.overwritten), report.stopped_early ? 1 : 0,
+              static_cast<unsigned long long>(report.stale_records),
+              static_cast<unsigned long long>(report.beyond_cursor));
   for (const std::uint64_t slot : report.bad_slots) std::printf(" %llu", static_cast<unsigned long long>(slot));
   std::printf("\n");
   for (const auto& [slot, timestamp] : records) {
     std::printf("%llu %llu\n", static_cast<unsigned long long>(slot), static_cast<unsigned long long>(timestamp));
+  }
+  return 0;
+}
+
+int print_replay(const char* path, std::string_view mode) {
+  const auto reader = vrrl::LogReader::open(path);
+  auto range = reader.replay(recovery_named(mode));
+  std::ostringstream records;
+  try {
+    for (auto it = range.begin(); it != range.end(); ++it) {
+      records << it.slot_index() << ' ' << it.sequence() << ' ' << (*it).timestamp_ns() << '\n';
+    }
+  } catch (const vrrl::Error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+  const vrrl::ReplayReport& report = range.report();
+  std::printf("records %llu empty %llu stopped %d stale %llu beyond %llu bad",
+              static_cast<unsigned long long>(report.records), static_cast<unsigned long long>(report.empty_slots),
+              report.stopped_early ? 1 : 0, static_cast<unsigned long long>(report.stale_records),
+              static_cast<unsigned long long>(report.beyond_cursor));
+  for (const std::uint64_t slot : report.bad_slots) std::printf(" %llu", static_cast<unsigned long long>(slot));
+  std::printf("\n%s", records.str().c_str());
+  return 0;
+}
+
+int print_slot_states(const char* path) {
+  const auto reader = vrrl::LogReader::open(path);
+  const std::uint64_t capacity = reader.capacity();
+  const std::uint64_t cursor = reader.appended();
+  for (std::uint64_t slot = 0; slot < capacity; ++slot) {
+    const vrrl::SlotCheck check = vrrl::v2_slot_check(reader.data() + reader.layout().record_position(slot), slot,
+                                                      cursor, capacity, reader.synced());
+    std::printf("%s %llu\n", std::string(vrrl::to_string(check.state)).c_str(),
+                static_cast<unsigned long long>(check.sequence));
+  }
+  return 0;
+}
+
+int print_commit_words() {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream fields(line);
+    std::uint64_t sequence = 0;
+    vrrl::wire::RecordWords words{};
+    fields >> sequence;
+    for (auto& word : words) fields >> word;
+    if (!fields) {
+      std::fprintf(stderr, "make_logs commit: expected \"SEQUENCE W0 .. W7\", got \"%s\"\n", line.c_str());
+      return 2;
+    }
+    std::printf("%u\n", vrrl::wire::commit_word(sequence, words));
+  }
+  return 0;
+}
+
+int write_example(const char* path) {
+  auto log = vrrl::RingLog::open(path, 3, new_log_options);
+  for (std::uint32_t n = 0; n < 5; ++n) {
+    log.append({.timestamp_ns = 1'000'000 + n, .slot_idx = n, .tenant_id = 7, .opcode = 42,
+                .args = {n, n + 1, n + 2, n + 3}, .epoch = 1});
   }
   return 0;
 }
@@ -233,11 +321,17 @@ int print_flags(const char* path) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: make_logs fields|self PATH CAPACITY COUNT\n"
+               "usage: make_logs [--v2] MODE ...\n"
+               "       make_logs fields PATH CAPACITY COUNT\n"
+               "       make_logs self PATH CAPACITY COUNT [FIRST [PRODUCER]]\n"
                "       make_logs live PATH CAPACITY MAX [PAUSE_US]\n"
                "       make_logs shared PATH CAPACITY THREADS PER_THREAD\n"
                "       make_logs flags PATH\n"
                "       make_logs snapshot PATH strict|skip|stop\n"
+               "       make_logs replay PATH strict|skip|stop\n"
+               "       make_logs classify PATH\n"
+               "       make_logs commit < \"SEQUENCE W0 .. W7\" lines\n"
+               "       make_logs example PATH\n"
                "       make_logs demo PATH\n");
   return 2;
 }
@@ -245,14 +339,26 @@ int usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "--v2") {
+    new_log_options.format = vrrl::Format::v2;
+    --argc;
+    ++argv;
+  }
+  if (argc == 2 && std::string_view(argv[1]) == "commit") return print_commit_words();
   if (argc < 3) return usage();
   const std::string_view mode = argv[1];
   try {
+    if (mode == "replay" && argc == 4) return print_replay(argv[2], argv[3]);
+    if (mode == "classify" && argc == 3) return print_slot_states(argv[2]);
+    if (mode == "example" && argc == 3) return write_example(argv[2]);
     if (mode == "flags" && argc == 3) return print_flags(argv[2]);
     if (mode == "demo" && argc == 3) return write_demo(argv[2]);
     if (mode == "snapshot" && argc == 4) return print_snapshot(argv[2], argv[3]);
     if (mode == "fields" && argc == 5) return write_fields(argv[2], number(argv[3]), number(argv[4]));
-    if (mode == "self" && argc == 5) return write_self_checking(argv[2], number(argv[3]), number(argv[4]));
+    if (mode == "self" && argc >= 5 && argc <= 7) {
+      return write_self_checking(argv[2], number(argv[3]), number(argv[4]), argc >= 6 ? number(argv[5]) : 0,
+                                 argc == 7 ? static_cast<std::uint32_t>(number(argv[6])) : 0);
+    }
     if (mode == "live" && (argc == 5 || argc == 6)) {
       return write_until_stdin_closes(argv[2], number(argv[3]), number(argv[4]), argc == 6 ? number(argv[5]) : 0);
     }

@@ -67,19 +67,26 @@ def test_sparse_file_reads_as_empty(tmp_path, log_path):
 def test_wrong_version(log_path):
     path = log_path(2, 0)
     put_u32(path, 8, 2)
-    expect_error(path, "header_mismatch", "version 2")
+    expect_error(path, "header_mismatch", "magic VRRL0001 with format version 2", "goes with version 1")
+
+
+def test_v2_magic_on_a_v1_file(log_path):
+    # Each magic goes with its own version (lib/header.cpp's check_header).
+    path = log_path(4, 2)
+    put_at(path, 0, b"VRRL0002")
+    expect_error(path, "header_mismatch", "magic VRRL0002 with format version 1", "goes with version 2", str(path))
 
 
 def test_wrong_file_magic(log_path):
     path = log_path(4, 2)
-    put_at(path, 0, b"VRRL0002")
-    expect_error(path, "header_mismatch", "VRRL0001", str(path))
+    put_at(path, 0, b"VRRL0003")
+    expect_error(path, "header_mismatch", "VRRL0001 or VRRL0002", str(path))
 
 
 def test_not_vrrl_at_all(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("these are not the bytes you are looking for\n")
-    expect_error(path, "header_mismatch", "VRRL0001")
+    expect_error(path, "header_mismatch", "VRRL0001 or VRRL0002")
 
 
 def test_capacity_zero(log_path):
@@ -106,7 +113,7 @@ def test_a_directory_as_a_log(tmp_path):
 
 
 def test_a_directory_without_metadata(tmp_path):
-    expect_error(tmp_path, "not_a_log_file", "vrrl-recording.txt", str(tmp_path))
+    expect_error(tmp_path, "not_a_recording", "vrrl-recording.txt", str(tmp_path))
 
 
 def test_a_fifo_does_not_hang(tmp_path):
@@ -206,6 +213,6 @@ def test_random_bit_flips_never_crash(tmp_path, make_logs):
 
 def test_every_error_names_its_kind():
     assert vrrl.KINDS == ("io", "header_mismatch", "zero_capacity", "capacity_overflow", "truncated",
-                          "locked", "not_a_log_file")
+                          "locked", "not_a_log_file", "not_a_recording", "invalid_name")
     with pytest.raises(ValueError):
         vrrl.Error("nonsense", "open", "x", "what", "fix")

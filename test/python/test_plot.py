@@ -46,6 +46,18 @@ def test_plot_a_log(tmp_path, demo_log, options):
     assert "292671 records" in done.stdout and "failures" in done.stdout and "11 epochs" in done.stdout
 
 
+def test_plot_a_v2_log(tmp_path):
+    # The same simulated run written as VRRL v2: the same picture's numbers.
+    path = tmp_path / "demo-v2.vrrl"
+    subprocess.run([os.environ["VRRL_MAKE_LOGS"], "--v2", "demo", str(path)], check=True)
+    assert path.read_bytes()[:8] == b"VRRL0002"
+    out = tmp_path / "run.png"
+    done = run_plot(path, "-o", out, "--by", "tenant")
+    assert done.returncode == 0, done.stderr
+    assert_png(out)
+    assert "292671 records" in done.stdout and "failures" in done.stdout and "11 epochs" in done.stdout
+
+
 def test_plot_a_recording_by_stream(tmp_path):
     streams = {name: [(1_000_000 * n + k, 0, k, 7, (0, 0, 0, 0), n // 20, 0, 2 if n % 17 == 0 else 0, 0, 0)
                       for n in range(100)] for k, name in enumerate(["gpu-0", "gpu-1", "cpu"])}

@@ -19,12 +19,6 @@ using vrrl::RingLog;
 using vrrl::test::expect_error;
 using vrrl::test::TempDir;
 
-std::size_t entries_in(const std::filesystem::path& directory) {
-  std::size_t count = 0;
-  for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator(directory)) ++count;
-  return count;
-}
-
 }  // namespace
 
 TEST_CASE("a dangling symbolic link: the log is created where it points, as the seed does", "[reliability][path]") {
@@ -39,7 +33,7 @@ TEST_CASE("a dangling symbolic link: the log is created where it points, as the 
   CHECK(std::filesystem::is_regular_file(dir.file("data/run.vrrl")));
   CHECK(LogReader::open(dir.file("data/run.vrrl")).replay_all().size() == 1);
   CHECK(LogReader::open(dir.file("link.vrrl")).replay_all().size() == 1);
-  CHECK(entries_in(dir.file("data")) == 1);  // nothing else left behind
+  CHECK(vrrl::test::entries_in(dir.file("data")) == 1);  // nothing else left behind
 }
 
 TEST_CASE("a chain of symbolic links to an existing log is followed", "[reliability][path]") {
@@ -80,7 +74,7 @@ TEST_CASE("a 250-byte file name works (the temporary name does not add to it)", 
     log.append(vrrl::test::make_record(1).slot);
   }
   CHECK(LogReader::open(dir.file(name)).replay_all().size() == 1);
-  CHECK(entries_in(dir.path()) == 1);
+  CHECK(vrrl::test::entries_in(dir.path()) == 1);
   // 255 bytes is the limit of the filesystem, not of vrrl.
   const std::string longest = std::string(250, 'm') + ".vrrl";
   CHECK_NOTHROW(RingLog::open(dir.file(longest), 8));

@@ -35,12 +35,6 @@ int on_tiny_tmpfs(const std::filesystem::path& where, int size_kib, Fn&& body) {
   });
 }
 
-std::size_t entries_in(const std::filesystem::path& directory) {
-  std::size_t count = 0;
-  for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator(directory)) ++count;
-  return count;
-}
-
 }  // namespace
 
 TEST_CASE("full disk: open fails with ENOSPC and leaves nothing half-created", "[reliability][full_disk]") {
@@ -61,13 +55,13 @@ TEST_CASE("full disk: open fails with ENOSPC and leaves nothing half-created", "
       if (what.find("posix_fallocate") == std::string::npos) return 14;
       if (what.find("Fix: free at least 262176 bytes") == std::string::npos) return 15;
     }
-    if (entries_in(mount_point) != 0) return 16;  // no log, no temporary
+    if (vrrl::test::entries_in(mount_point) != 0) return 16;  // no log, no temporary
     // The space is free again: a log that fits is created and works.
     vrrl::RingLog small = vrrl::RingLog::open(mount_point / "small.vrrl", 64);
     small.append(vrrl::test::make_record(1).slot);
     small.sync();
     if (vrrl::LogReader::open(mount_point / "small.vrrl").replay_all().size() != 1) return 17;
-    if (entries_in(mount_point) != 1) return 18;
+    if (vrrl::test::entries_in(mount_point) != 1) return 18;
     return 0;
   });
   if (vrrl::test::exit_code(status) == cannot_mount) {
@@ -76,7 +70,7 @@ TEST_CASE("full disk: open fails with ENOSPC and leaves nothing half-created", "
   }
   INFO("child exit status " << status << " (see the numbered checks in the test)");
   CHECK(vrrl::test::exit_code(status) == 0);
-  CHECK(entries_in(mount_point) == 0);  // the mount was private to the child
+  CHECK(vrrl::test::entries_in(mount_point) == 0);  // the mount was private to the child
 }
 
 TEST_CASE("full disk: a log that exactly fills the filesystem still opens", "[reliability][full_disk]") {

@@ -291,7 +291,8 @@ void add_protocol_steps(std::vector<Bytes>& versions, Bytes state, std::uint64_t
 // One scenario: a writer that syncs after each batch of `batches[i]` appends;
 // between two syncs, the explorer checks mixed states of the dirtied pages.
 Totals explore(std::uint64_t capacity, const std::vector<std::uint64_t>& batches, std::uint64_t seed) {
-  vrrl::test::TempDir dir;
+  // tmpfs: the explorer models the device itself, and syncs thousands of times.
+  const auto dir = vrrl::test::TempDir::in_memory();
   const auto path = dir.file("writer.vrrl");
   Explorer explorer(dir.file("state.vrrl"), capacity);
   std::mt19937_64 random(seed);

@@ -15,12 +15,11 @@
 namespace vrrl::test {
 
 // Forks a child that runs `write_log()` (its return value becomes the child's
-// exit code; an exception exits 2) once the parent has handed it the go
-// signal, and meanwhile polls `follower` with `on_record` until the child has
-// exited and every record it published has been polled. Returns the child's
-// wait status.
-template <class WriteLog, class OnRecord>
-int follow_writer_process(Follower& follower, const LogReader& reader, WriteLog&& write_log, OnRecord&& on_record) {
+// exit code; an exception exits 2; no Catch2 state or destructor of the
+// parent runs in it) once the parent has handed it the go signal, and returns
+// its pid; the parent races it from there.
+template <class WriteLog>
+pid_t start_writer_process(WriteLog&& write_log) {
   int go[2];
   REQUIRE(::pipe(go) == 0);
   const pid_t child = ::fork();
@@ -38,7 +37,15 @@ int follow_writer_process(Follower& follower, const LogReader& reader, WriteLog&
   ::close(go[0]);
   REQUIRE(::write(go[1], "g", 1) == 1);
   ::close(go[1]);
+  return child;
+}
 
+// Runs `write_log()` in a writer process (start_writer_process) and meanwhile
+// polls `follower` with `on_record` until the child has exited and every
+// record it published has been polled. Returns the child's wait status.
+template <class WriteLog, class OnRecord>
+int follow_writer_process(Follower& follower, const LogReader& reader, WriteLog&& write_log, OnRecord&& on_record) {
+  const pid_t child = start_writer_process(write_log);
   int status = -1;
   bool exited = false;
   for (;;) {
