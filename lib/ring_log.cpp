@@ -52,7 +52,7 @@ std::vector<RecordedSlot> RingLog::replay_all() const { return file_->replay_all
 
 void RingLog::sync() {
   if (durability_) {
-    durability_->sync();
+    durability_->copy().pass();
     return;
   }
   // The count durable() reports, loaded before the msync starts; the cursor
@@ -70,27 +70,27 @@ void RingLog::sync() {
   synced_ = count;
 }
 
-std::uint64_t RingLog::durable() const { return durability_ ? durability_->durable() : synced_; }
+std::uint64_t RingLog::durable() const { return durability_ ? durability_->copy().durable() : synced_; }
 
 bool RingLog::wait_durable(std::uint64_t count, std::chrono::nanoseconds timeout) const {
-  return durability_ ? durability_->wait_durable(count, timeout) : synced_ >= count;
+  return durability_ ? durability_->copy().wait_durable(count, timeout) : synced_ >= count;
 }
 
 std::uint64_t RingLog::sync_failures() const noexcept {
-  return durability_ ? durability_->failures() : failed_syncs_;
+  return durability_ ? durability_->copy().failures() : failed_syncs_;
 }
 
 DurabilityStats RingLog::durability_stats() const noexcept {
-  if (durability_) return durability_->stats();
+  if (durability_) return durability_->copy().stats();
   return DurabilityStats{.durable = synced_, .passes = 0, .failures = failed_syncs_, .overrun = 0};
 }
 
 const std::filesystem::path& RingLog::live_path() const noexcept {
-  return durability_ ? durability_->live_path() : no_path;
+  return durability_ ? durability_->copy().live_path() : no_path;
 }
 
 const std::filesystem::path& RingLog::set_aside_live_ring() const noexcept {
-  return durability_ ? durability_->set_aside() : no_path;
+  return durability_ ? durability_->copy().set_aside() : no_path;
 }
 
 const std::filesystem::path& RingLog::path() const noexcept {

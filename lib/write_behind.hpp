@@ -1,11 +1,17 @@
-// detail::WriteBehind: OpenOptions::sync_every for a RingLog. The RingLog
-// appends into an in-memory ring (lib/live_ring.hpp: a file on tmpfs,
-// prefaulted, never written back, so its pages are never write-protected and
-// an append never faults); this engine owns the disk file at the user's path
-// (open, locked) and a background thread that copies newly published records
-// into it every interval (lib/mirror.hpp) and flushes them. The appending
-// thread makes no system call for it. Private to lib/; the story is
-// docs/design.md, "Durable without stalls".
+// Background durability (OpenOptions::sync_every, RecordingOptions::sync_every):
+// a writer appends into an in-memory twin of its log (lib/live_ring.hpp: a
+// file on tmpfs, prefaulted, never written back, so its pages are never
+// write-protected and an append never faults), and passes copy newly
+// published records from the twin into the log on disk (lib/mirror.hpp) and
+// flush them. The appending thread makes no system call for it. Private to
+// lib/; the story is docs/design.md, "Durable without stalls".
+//
+//   DurableCopy  one disk log and its twin: passes, durable(), failures, the
+//                catch-up of a twin a killed writer left, the last pass at close.
+//                Passes run on whatever thread calls them (a recording's
+//                background thread runs those of all its segments).
+//   WriteBehind  RingLog's: opens the disk log at the user's path, owns it, a
+//                DurableCopy of it, and a thread that runs a pass every interval.
 #pragma once
 
 #include <atomic>
@@ -27,53 +33,50 @@
 
 namespace vrrl::detail {
 
-class WriteBehind {
+class DurableCopy {
  public:
-  struct Opened {
-    std::unique_ptr<LogFile> live;  // what the RingLog appends into
-    std::unique_ptr<WriteBehind> engine;
+  struct Attached {
+    std::unique_ptr<LogFile> live;  // the twin, open for appending: what the writer appends into
+    std::unique_ptr<DurableCopy> copy;
   };
-  // RingLog::open with options.sync_every > 0. Checks the live directory
-  // before anything is created; opens (or creates) the disk file at `path`
-  // as RingLog::open does and locks it; finds the in-memory ring and applies
-  // the rule of lib/live_ring.hpp; when a ring left by a killed process
-  // continues, makes the disk file catch up before returning (a failure there
-  // throws and keeps the ring). A failed open leaves nothing it created.
-  [[nodiscard]] static Opened open(const std::filesystem::path& path, std::uint64_t capacity,
-                                   const OpenOptions& options);
+  // The twin of `disk` (open for writing, locked by the caller, which keeps
+  // it alive as long as the DurableCopy) in `live_directory`, by the rule of
+  // lib/live_ring.hpp: a twin a killed writer left that continues the disk
+  // log is resumed, and the disk log caught up from it before this returns
+  // (a failure there throws and keeps the twin); otherwise a fresh twin is
+  // made from the disk log. A failure leaves no twin this call made.
+  [[nodiscard]] static Attached attach(LogFile& disk, const std::filesystem::path& live_directory);
 
-  WriteBehind(const WriteBehind&) = delete;
-  WriteBehind& operator=(const WriteBehind&) = delete;
-  ~WriteBehind();
+  DurableCopy(const DurableCopy&) = delete;
+  DurableCopy& operator=(const DurableCopy&) = delete;
+  // close(), if not yet.
+  ~DurableCopy();
 
-  // A pass now, on the calling thread (serialised with the background's):
-  // every record published before the call is durable when it returns.
-  // Throws the pass's error.
-  void sync();
+  // One pass: every record published in the twin before the call is durable
+  // when it returns (any thread; passes are serialised). Throws its error.
+  void pass();
   // Throws the last pass's error while the passes are failing.
   [[nodiscard]] std::uint64_t durable() const;
   // Until durable() >= count (true) or timeout (false); throws as durable().
   [[nodiscard]] bool wait_durable(std::uint64_t count, std::chrono::nanoseconds timeout) const;
   [[nodiscard]] DurabilityStats stats() const noexcept;
   [[nodiscard]] std::uint64_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
-  [[nodiscard]] const std::filesystem::path& disk_path() const noexcept { return disk_->path(); }
   [[nodiscard]] const std::filesystem::path& live_path() const noexcept { return ring_.path(); }
   [[nodiscard]] const std::filesystem::path& set_aside() const noexcept { return set_aside_; }
 
-  // Stops the background thread and runs a last pass (the appender is done);
-  // if that pass succeeded, removes the in-memory ring, so the disk file is
-  // the whole log; otherwise keeps it for the next open. Idempotent.
-  void close() noexcept;
+  // The writer is done: a last pass, and if it succeeded the twin is removed
+  // (the disk log is the whole log); otherwise the twin stays for the next
+  // attach to catch up from. Returns whether the last pass succeeded.
+  // Idempotent (later calls return the first answer).
+  bool close() noexcept;
 
  private:
-  WriteBehind(std::unique_ptr<LogFile> disk, LogReader live, LiveRing ring, std::uint64_t durable,
-              std::filesystem::path set_aside);
+  DurableCopy(LogFile& disk, LogReader live, LiveRing ring, std::uint64_t durable, std::filesystem::path set_aside);
   // One pass under the pass mutex; records the outcome; rethrows its error.
   void run_pass(Mirror::Writer writer);
-  void start(std::chrono::nanoseconds interval);
 
-  std::unique_ptr<LogFile> disk_;  // the log at the user's path: its lock and descriptor
-  LogReader live_;                 // the engine's own read-only mapping of the in-memory ring
+  LogFile& disk_;
+  LogReader live_;  // this copy's own read-only mapping of the twin
   LiveRing ring_;
   Mirror mirror_;  // guarded by pass_mutex_
   std::filesystem::path set_aside_;
@@ -89,8 +92,45 @@ class WriteBehind {
   // wait_durable(): waiters sleep here; every pass's end wakes them.
   mutable std::mutex waiters_mutex_;
   mutable std::condition_variable pass_ended_;
-  bool closed_ = false;
+  std::optional<bool> closed_;  // the last pass's outcome, once closed
+};
+
+class WriteBehind {
+ public:
+  struct Opened {
+    std::unique_ptr<LogFile> live;  // what the RingLog appends into
+    std::unique_ptr<WriteBehind> engine;
+  };
+  // RingLog::open with options.sync_every > 0. Checks the live directory
+  // before anything is created; opens (or creates) the disk log at `path` as
+  // RingLog::open does and locks it; attaches its DurableCopy; starts the
+  // thread. A failed open leaves nothing it created.
+  [[nodiscard]] static Opened open(const std::filesystem::path& path, std::uint64_t capacity,
+                                   const OpenOptions& options);
+
+  WriteBehind(const WriteBehind&) = delete;
+  WriteBehind& operator=(const WriteBehind&) = delete;
+  ~WriteBehind();
+
+  [[nodiscard]] DurableCopy& copy() noexcept { return *copy_; }
+  [[nodiscard]] const DurableCopy& copy() const noexcept { return *copy_; }
+  [[nodiscard]] const std::filesystem::path& disk_path() const noexcept { return disk_->path(); }
+
+  // Stops the thread, then the copy's close(). Idempotent.
+  void close() noexcept;
+
+ private:
+  WriteBehind(std::unique_ptr<LogFile> disk, std::unique_ptr<DurableCopy> copy) noexcept;
+
+  std::unique_ptr<LogFile> disk_;           // the log at the user's path: its lock and descriptor
+  std::unique_ptr<DurableCopy> copy_;       // refers to *disk_
   std::unique_ptr<IntervalThread> thread_;  // last: stopped before the rest goes
 };
+
+// The live directory for `options`: OpenOptions::live_directory or /dev/shm.
+// Throws io (with a Fix) when it is missing, not a directory or not writable;
+// `path` names the log the caller is opening, for the message.
+[[nodiscard]] std::filesystem::path usable_live_directory(std::string_view live_directory,
+                                                          const std::filesystem::path& path);
 
 }  // namespace vrrl::detail
