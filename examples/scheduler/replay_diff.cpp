@@ -14,6 +14,11 @@
 //
 // Exit status: 0 no divergence, 1 divergence (the first differing record is
 // printed from both logs), 2 usage or I/O error.
+//
+// The installed command `vrrl diff A B` (tools/vrrl/log_diff.cpp, docs/cli.md)
+// is this comparison, promoted: same output, and it reads live logs as a
+// validated snapshot. This file stays a standalone example of the replay API,
+// built even when the tools are not.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>

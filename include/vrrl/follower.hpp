@@ -245,6 +245,7 @@ struct SnapshotReport {
   bool stopped_early = false;             // Recovery::stop_at_bad_slot ended the walk
   std::uint64_t stale_records = 0;        // v2: whole records of an older lap, stepped over
   std::uint64_t beyond_cursor = 0;        // v2: whole records past the cursor, delivered last
+  bool implausible_cursor = false;        // the header cursor is >= format::max_cursor: read as replay() does
 
   [[nodiscard]] bool clean() const noexcept { return bad_slots.empty(); }
 };
@@ -271,7 +272,10 @@ enum class SnapshotSlot { record, empty, overwritten, stale, beyond_cursor, bad 
 // check) are handled by `recovery` as in replay(): strict throws
 // header_mismatch naming the slot. v2 records past the cursor come last, as
 // in replay(). On a quiescent log the records are exactly replay()'s. Throws
-// ErrorKind::truncated when the file has shrunk.
+// ErrorKind::truncated when the file has shrunk. A header cursor at or above
+// format::max_cursor is damage that no vrrl writer has seen (one restarts the
+// count at open), so the file is quiescent: the walk is replay()'s, from
+// `cursor % capacity`, each record copied, and `implausible_cursor` is set.
 template <class OnRecord>
   requires std::is_invocable_v<OnRecord&, std::uint64_t, const RecordedSlot&, const FailureEvidence&>
 SnapshotReport read_snapshot(const LogReader& log, Recovery recovery, OnRecord&& on_record) {
@@ -281,6 +285,22 @@ SnapshotReport read_snapshot(const LogReader& log, Recovery recovery, OnRecord&&
   const std::uint64_t start_cursor = detail::load_cursor(log.data());
   RecordedSlot slot;
   FailureEvidence evidence;
+  if (start_cursor >= format::max_cursor) {
+    report.implausible_cursor = true;
+    ReplayRange range = log.replay(recovery);
+    for (auto it = range.begin(); it != range.end(); ++it) {
+      const RecordView view = *it;
+      on_record(it.slot_index(), view.slot(), view.failure());
+    }
+    const ReplayReport& walked = range.report();
+    report.records = walked.records;
+    report.empty_slots = walked.empty_slots;
+    report.bad_slots = walked.bad_slots;
+    report.stopped_early = walked.stopped_early;
+    report.stale_records = walked.stale_records;
+    report.beyond_cursor = walked.beyond_cursor;
+    return report;
+  }
   std::uint64_t steps = capacity;  // v2: a lap more per lap records lie past the cursor
   for (std::uint64_t step = 0; step < steps; ++step) {
     std::uint32_t magic = 0;

@@ -46,5 +46,7 @@ Command add_verify_command(CLI::App& vrrl);
 Command add_tail_command(CLI::App& vrrl);
 Command add_import_command(CLI::App& vrrl);
 Command add_stats_command(CLI::App& vrrl);
+Command add_export_command(CLI::App& vrrl);
+Command add_diff_command(CLI::App& vrrl);
 
 }  // namespace vrrl::cli

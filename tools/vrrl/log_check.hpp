@@ -28,6 +28,8 @@ struct LogCheck {
   std::uint64_t unlisted = 0;          // findings dropped beyond max_listed
   bool header_valid = false;           // magic, version and capacity are usable
   std::uint64_t capacity = 0;          // from the header, when header_valid
+  std::uint32_t flags = 0;             // from the header, when header_valid
+  bool multi_producer = false;         // flags bit 0: timestamps going backwards are notes, not problems
   std::uint64_t slots_checked = 0;     // complete slots present in the file
   std::uint64_t records = 0;           // slots with the record magic
   std::uint64_t empty_slots = 0;       // slots with magic 0
@@ -42,7 +44,8 @@ inline constexpr std::uint64_t max_listed = 1000;
 
 // Checks the file at `path`: its type and size, the header (magic, version,
 // capacity), then every complete slot in replay order (oldest first): record
-// magics, timestamps going backwards, empty slots between records.
+// magics, timestamps going backwards (a problem, or a note in a multi-producer
+// log, whose records are in claim order), empty slots between records.
 // Throws vrrl::Error (io) only when the path cannot be opened at all.
 [[nodiscard]] LogCheck check_log(const std::filesystem::path& path);
 

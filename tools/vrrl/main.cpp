@@ -1,6 +1,10 @@
-// vrrl: the command-line tool for VRRL v1 ring logs (docs/cli.md).
+// vrrl: the command-line tool for VRRL ring logs (docs/cli.md).
 // Parses with CLI11, runs one subcommand, and turns every failure into one
 // stderr line ending in a "Fix:" hint plus a documented exit code.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -18,11 +22,14 @@ namespace {
 
 constexpr const char* exit_codes_footer =
     "Exit codes:\n"
-    "  0  success (verify: the log is clean)\n"
-    "  1  problems found (verify), or the operation failed (the message says why and how to fix it)\n"
-    "  2  usage error: bad or missing arguments\n"
+    "  0  success (verify: the log is clean; diff: no divergence)\n"
+    "  1  problems found (verify; dump, tail, stats, export: slots with a foreign magic were skipped;\n"
+    "     diff: the runs diverge), or the operation failed (the message says why and how to fix it)\n"
+    "  2  usage error: bad or missing arguments (diff: also a log it cannot read whole)\n"
     "\n"
-    "Documentation: docs/cli.md; the file format: docs/format.md.";
+    "See also:\n"
+    "  man vrrl, and man vrrl-COMMAND for each command; the full reference with every format and JSON\n"
+    "  schema is docs/cli.md in the vrrl sources, the file format docs/format.md.";
 
 // "vrrl dump" for a parse error inside a subcommand, "vrrl" otherwise.
 std::string command_name(const CLI::App& vrrl) {
@@ -38,28 +45,49 @@ int usage_error(const CLI::App& vrrl, const std::string& what) {
   return vrrl::cli::exit_usage;
 }
 
+// A closed standard descriptor would be reused by the next open(): a log or
+// import's temporary file would then receive what is printed to "stdout".
+// Park a read-only /dev/null on each closed one, so writes to it fail (EBADF)
+// and are reported, rather than landing in a file.
+void occupy_closed_standard_descriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int parked = ::open("/dev/null", O_RDONLY | O_NOCTTY);
+    if (parked >= 0 && parked != fd) {
+      ::dup2(parked, fd);
+      ::close(parked);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  occupy_closed_standard_descriptors();
   std::ios::sync_with_stdio(false);
   using namespace vrrl::cli;
 
-  CLI::App vrrl{"Inspect, check, follow and build VRRL v1 ring logs (the files vrrl::RingLog writes).", "vrrl"};
-  vrrl.set_version_flag("--version", "vrrl " + std::string(vrrl::version) + " (reads and writes VRRL format version " +
-                                         std::to_string(vrrl::format::log_version) + ")");
+  CLI::App vrrl{"Inspect, check, follow, compare, export and build VRRL ring logs and recordings (what vrrl::RingLog and vrrl::Recording write).",
+                "vrrl"};
+  vrrl.set_version_flag("--version", "vrrl " + std::string(vrrl::version) +
+                                         " (reads VRRL format versions 1 and 2; import creates version " +
+                                         std::to_string(vrrl::format::log_version) + " logs)");
   vrrl.require_subcommand(1);
-  vrrl.footer(exit_codes_footer);
 
   std::vector<Command> commands{add_info_command(vrrl),   add_dump_command(vrrl),
                                 add_verify_command(vrrl), add_tail_command(vrrl),
-                                add_import_command(vrrl), add_stats_command(vrrl)};
+                                add_import_command(vrrl), add_stats_command(vrrl),
+                                add_export_command(vrrl), add_diff_command(vrrl)};
 #ifdef VRRL_HAVE_NATS
   commands.push_back(add_ship_command(vrrl));
   commands.push_back(add_pull_command(vrrl));
-  constexpr const char* command_list = "info, dump, verify, tail, import, stats, ship and pull";
+  constexpr const char* command_list = "info, dump, verify, tail, import, stats, export, diff, ship and pull";
 #else
-  constexpr const char* command_list = "info, dump, verify, tail, import and stats";
+  constexpr const char* command_list = "info, dump, verify, tail, import, stats, export and diff";
 #endif
+  // After the subcommands exist: CLI11 copies a parent's footer into each
+  // subcommand created after it, which printed this footer twice.
+  vrrl.footer(exit_codes_footer);
   for (const Command& command : commands) {
     const std::string own = command.app->get_footer();
     command.app->footer(own.empty() ? exit_codes_footer : own + "\n\n" + exit_codes_footer);

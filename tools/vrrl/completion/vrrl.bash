@@ -7,12 +7,13 @@ _vrrl_commands() {
   "$1" --help 2>/dev/null | awk '/^[^ ]/ { inside = ($0 == "Subcommands:"); next } inside && NF { print $1 }'
 }
 
-# _vrrl_options VRRL COMMAND: one line per option of `VRRL COMMAND --help`:
+# _vrrl_options VRRL COMMAND: one line per option of `VRRL COMMAND --help`
+# (in "Options:" and in every option group, such as "Selecting records:"):
 # its names, then "-" (a flag) or the value CLI11 shows: "a|b|c" (one of
 # these), "TEXT" (a file name, say) or a number type ("UINT", "UINT=10").
 _vrrl_options() {
   "$1" "$2" --help 2>/dev/null | awk '
-    /^[^ ]/ { inside = ($0 == "Options:"); next }
+    /^[^ ]/ { inside = ($0 != "Positionals:" && $0 != "Exit codes:" && $0 != "See also:"); next }
     inside && $1 ~ /^-/ {
       value = "-"
       if ($0 ~ /^ +-[^ ]+ [^ ]/) value = $2

@@ -1,0 +1,92 @@
+#include "recording_check.hpp"
+
+#include <algorithm>
+#include <system_error>
+
+#include <vrrl/recording.hpp>
+
+namespace vrrl::cli {
+namespace {
+
+bool is_segment_name(const std::string& name) {
+  constexpr std::size_t digits = 20;
+  return name.size() == digits + 5 && name.compare(digits, 5, ".vrrl") == 0 &&
+         name.find_first_not_of("0123456789") == digits;
+}
+
+void problem(RecordingCheck& check, std::string message) {
+  check.findings.push_back({Finding::Severity::problem, std::nullopt, std::move(message)});
+  ++check.problems;
+}
+
+void note(RecordingCheck& check, std::string message) {
+  check.findings.push_back({Finding::Severity::note, std::nullopt, std::move(message)});
+}
+
+// A segment's header cursor is its stream's running count, at or above its
+// capacity in every segment after the first: not worth a note each time.
+void drop_running_count_notes(LogCheck& check) {
+  std::erase_if(check.findings, [](const Finding& finding) {
+    return finding.severity == Finding::Severity::note && !finding.slot &&
+           finding.message.find(": a running count of appends") != std::string::npos;
+  });
+}
+
+}  // namespace
+
+RecordingCheck check_recording(const std::filesystem::path& dir) {
+  RecordingCheck check;
+  try {
+    const RecordingReader reader = RecordingReader::open(dir, Recovery::skip_bad_slots);
+    check.is_recording = true;
+    check.streams = reader.stream_info().size();
+    const RecordingProblems& found = reader.problems();
+    for (const auto& path : found.foreign_files) {
+      problem(check, "`" + path.string() + "` is neither a segment nor a stream directory (a foreign file)");
+    }
+    for (const auto& path : found.damaged_segments) {
+      problem(check, "`" + path.string() + "` is a damaged segment (bad header, or a cursor that does not fit its name)");
+    }
+    for (const StreamGap& gap : found.gaps) {
+      problem(check, "stream " + gap.stream + ": sequences " + std::to_string(gap.first) + ".." +
+                         std::to_string(gap.end - 1) + " are missing (a segment between two others is gone)");
+    }
+    for (const StreamInfo& stream : reader.stream_info()) {
+      if (stream.dropped != 0) {
+        note(check, "stream " + stream.name + ": its writers dropped " + std::to_string(stream.dropped) +
+                        " appends (no segment was ready; they were never stored)");
+      }
+    }
+  } catch (const Error& e) {
+    problem(check, e.what());
+    return check;
+  }
+
+  std::error_code error;
+  std::vector<std::filesystem::path> segments;
+  for (const auto& stream : std::filesystem::directory_iterator(dir, error)) {
+    const std::string stream_name = stream.path().filename().string();
+    if (stream_name.starts_with('.') || !stream.is_directory(error)) continue;
+    for (const auto& file : std::filesystem::directory_iterator(stream.path(), error)) {
+      if (is_segment_name(file.path().filename().string())) segments.push_back(file.path());
+    }
+  }
+  std::sort(segments.begin(), segments.end());
+  for (const auto& path : segments) {
+    SegmentCheck segment{path.lexically_relative(dir), LogCheck{}};
+    try {
+      segment.check = check_log(path);
+    } catch (const Error& e) {
+      // Retention may have removed it since the listing; anything else is a problem.
+      if (e.errno_value() == ENOENT) continue;
+      segment.check.findings.push_back({Finding::Severity::problem, std::nullopt, e.what()});
+      ++segment.check.problems;
+    }
+    drop_running_count_notes(segment.check);
+    check.problems += segment.check.problems;
+    check.segments.push_back(std::move(segment));
+  }
+  return check;
+}
+
+}  // namespace vrrl::cli
