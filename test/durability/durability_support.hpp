@@ -28,6 +28,7 @@
 #include <vrrl/ring_log.hpp>
 
 #include "disk_io.hpp"
+#include "support/child_process.hpp"
 #include "support/self_checking_record.hpp"
 #include "support/temp_dir.hpp"
 
@@ -192,29 +193,5 @@ class DiskHook {
       .pwrite = hooked_pwrite, .pread = hooked_pread, .fdatasync = hooked_fdatasync};
 };
 
-// Runs `body` in a forked child (which ends with _exit(body())) and returns
-// its wait status. The parent must have no background threads then.
-template <class Fn>
-int run_in_child(Fn&& body) {
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    int code = 99;
-    try {
-      code = body();
-    } catch (...) {
-      code = 98;
-    }
-    ::_exit(code);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  return status;
-}
-
-inline std::optional<int> exit_code(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return std::nullopt;
-}
 
 }  // namespace vrrl::test

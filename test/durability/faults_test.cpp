@@ -27,25 +27,13 @@ using vrrl::RingLog;
 using vrrl::test::LiveDir;
 using vrrl::test::replayed_sequences;
 using vrrl::test::ring_window;
+using vrrl::test::cannot_mount;
+using vrrl::test::on_tiny_tmpfs;
 using vrrl::test::write_behind;
 using Call = vrrl::test::DiskHook::Call;
 using namespace std::chrono_literals;
 namespace format = vrrl::format;
 
-constexpr int cannot_mount = 50;
-
-// In a child with its own mount namespace: a `size_kib` tmpfs over `where`,
-// then `body`. Exits cannot_mount when that is not permitted here.
-template <class Fn>
-int on_tiny_tmpfs(const std::filesystem::path& where, int size_kib, Fn&& body) {
-  return vrrl::test::run_in_child([&]() -> int {
-    if (::unshare(CLONE_NEWNS) != 0) return cannot_mount;
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return cannot_mount;
-    const std::string options = "size=" + std::to_string(size_kib) + "k";
-    if (::mount("vrrl-tiny", where.c_str(), "tmpfs", 0, options.c_str()) != 0) return cannot_mount;
-    return body();
-  });
-}
 
 std::size_t entries_in(const std::filesystem::path& directory) {
   std::size_t count = 0;
