@@ -739,9 +739,10 @@ INFO_KEYS = ["log", "format_version", "flags", "multi_producer", "capacity", "fi
              "records_in_use", "empty_slots", "bad_slots", "skipped_live", "oldest", "newest", "locked_by_writer"]
 STATS_KEYS = ["log", "capacity", "records_in_log", "records", "failures", "min_timestamp_ns", "max_timestamp_ns",
               "span_ns", "records_per_second", "per_opcode", "per_tenant", "per_failure_class", "skipped"]
-VERIFY_KEYS = ["log", "clean", "problems", "header_valid", "capacity", "flags", "multi_producer", "slots_checked",
-               "records", "empty_slots", "bad_magic_slots", "timestamps_backwards", "locked_by_writer", "findings",
-               "unlisted_findings"]
+VERIFY_KEYS = ["log", "clean", "problems", "header_valid", "format_version", "capacity", "flags", "multi_producer",
+               "synced", "slots_checked", "records", "empty_slots", "bad_magic_slots", "beyond_cursor", "stale_records",
+               "torn_slots", "corrupted_slots", "changed_while_read", "timestamps_backwards", "locked_by_writer",
+               "findings", "unlisted_findings"]
 
 
 def one_json_object(text):
@@ -796,6 +797,7 @@ def case_verify_json(t):
     check(list(report) == VERIFY_KEYS, list(report))
     check(report["clean"] and report["problems"] == 0 and report["records"] == 5 and report["empty_slots"] == 3
           and report["findings"] == [] and report["capacity"] == 8, report)
+    check(report["format_version"] == 1 and report["synced"] is None and report["torn_slots"] == 0, report)
     flip_bit(log, HEADER + 2 * RECORD + 1, 3)
     report = one_json_object(run("verify", log, "--json", expect=1).stdout)
     check(not report["clean"] and report["problems"] == 1 and report["bad_magic_slots"] == 1, report)
@@ -805,7 +807,8 @@ def case_verify_json(t):
     with open(foreign, "w") as f:
         f.write("not a log")
     report = one_json_object(run("verify", foreign, "--json", expect=1).stdout)
-    check(not report["header_valid"] and report["findings"][0]["slot"] is None, report)
+    check(not report["header_valid"] and report["findings"][0]["slot"] is None and report["format_version"] is None,
+          report)
 
 
 def case_stats_interval(t):
@@ -994,8 +997,7 @@ def case_scheduler_example(t):
 
 
 def case_v2_log(t):
-    # A VRRL v2 log (opt-in format): the read commands read it through the library; verify, whose
-    # byte-level checks are v1's, says it did not check it instead of calling it foreign.
+    # A VRRL v2 log (opt-in format): every command reads it through the library; verify checks it.
     log = t.path("v2.vrrl")
     append(log, 8, 0, 12, "v2")
     check(run("dump", log, expect=0).stdout.splitlines() == [expected_jsonl(i) for i in range(4, 12)], "dump v2")
@@ -1003,13 +1005,172 @@ def case_v2_log(t):
     check(info["format_version"] == 2 and info["records_in_use"] == 8 and info["cursor"] == 12, info)
     check(one_json_object(run("stats", log, "--json", expect=0).stdout)["records"] == 8, "stats v2")
     check(len(run("tail", log, "-n", "3", "--format", "jsonl", expect=0).stdout.splitlines()) == 3, "tail v2")
-    result = run("verify", log, expect=1)
-    check("a VRRL v2 log (VRRL0002); this verify checks v1 logs only" in result.stdout, result.stdout)
+    result = run("verify", log, expect=0)
+    check(result.stdout.splitlines()[-1].endswith(": clean"), result.stdout)
     copy = t.path("copy.vrrl")
     run("import", copy, "--capacity", "8", stdin=run("dump", log, expect=0).stdout, expect=0)
     check(run("dump", copy, expect=0).stdout == run("dump", log, expect=0).stdout, "v2 -> v1 through dump | import")
     run("import", log, stdin=expected_jsonl(12) + "\n", expect=0)   # appends to the v2 log as v2
     check(run("dump", log, expect=0).stdout.splitlines()[-1] == expected_jsonl(12), "import onto v2")
+
+
+# --- VRRL v2: verify ---------------------------------------------------------
+
+V2_HEADER = 4096
+SYNCED = 32          # v2 header: the count the last completed sync made durable
+CURSOR = 24
+
+
+def v2_slot(slot):
+    return V2_HEADER + slot * RECORD
+
+
+def read_at(path, offset, size):
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read(size)
+
+
+def write_at(path, offset, data):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(data)
+
+
+def put_u64(path, offset, value):
+    write_at(path, offset, struct.pack("<Q", value))
+
+
+def damaged_v2_log(t, name="damaged.vrrl"):
+    """Capacity 8, records 0..11 (slot i holds sequence 8 + i for i < 4, else i), synced 10: a flipped bit in
+    slot 1 (sequence 9, synced) is corrupted, one in slot 3 (sequence 11, after synced) is torn."""
+    log = t.path(name)
+    append(log, 8, 0, 12, "v2")
+    put_u64(log, SYNCED, 10)
+    flip_bit(log, v2_slot(1) + 20, 2)   # opcode of sequence 9
+    flip_bit(log, v2_slot(3) + 8, 5)    # timestamp of sequence 11
+    return log
+
+
+def power_cut_v2_log(t, name="power-cut.vrrl"):
+    """Capacity 4 after a power cut: records 0..7 were appended, but the header on disk says cursor 6 (synced 6)
+    and slot 1 still holds sequence 1 (sequence 5 never reached the disk). Window [2, 6): slots 2 and 3 hold
+    sequences 6 and 7 (past the cursor), slot 1 is stale, slot 0 holds 4; replay yields 4, 6, 7."""
+    log = t.path(name)
+    append(log, 4, 0, 4, "v2")
+    old_sequence_1 = read_at(log, v2_slot(1), RECORD)
+    append(log, 4, 4, 4, "v2")
+    write_at(log, v2_slot(1), old_sequence_1)
+    put_u64(log, CURSOR, 6)
+    put_u64(log, SYNCED, 6)
+    return log
+
+
+def case_verify_v2_torn_and_corrupted(t):
+    log = damaged_v2_log(t)
+    out = run("verify", log, expect=1).stdout
+    check("problem: slot 1: corrupted: commit word 0x" in out and "(sequence 9, or one 64 laps before or after)" in out
+          and "a completed sync made sequence 9 durable (synced 10)" in out, out)
+    check("problem: slot 3: torn: commit word 0x" in out and "sequence 11 is at or after synced 10" in out
+          and "when power was lost" in out, out)
+    check(f"{log}: 8 of 8 slots checked (VRRL v2, synced 10): 6 records, 0 empty, 0 stale, 1 torn, 1 corrupted, "
+          "0 timestamps going backwards" in out, out)
+    check(out.count("problem:") == 2 and out.splitlines()[-1] == f"{log}: 2 problems found", out)
+    report = one_json_object(run("verify", log, "--json", expect=1).stdout)
+    check(list(report) == VERIFY_KEYS, list(report))
+    check(report["format_version"] == 2 and report["synced"] == 10 and report["records"] == 6
+          and report["torn_slots"] == 1 and report["corrupted_slots"] == 1 and report["problems"] == 2
+          and report["bad_magic_slots"] == 0, report)
+    check([(f["severity"], f["slot"]) for f in report["findings"] if f["severity"] == "problem"] ==
+          [("problem", 1), ("problem", 3)], report["findings"])   # replay order: oldest (slot 4) first, then 0..3
+    # dump reads around them, exits 1 and points at verify.
+    result = run("dump", log, expect=1)
+    check(result.stdout.splitlines() == [expected_jsonl(i) for i in [4, 5, 6, 7, 8, 10]], result.stdout)
+    check_one_line_error(result, "skipped 2 slot(s)", "torn", "corrupted", f"vrrl verify {log}")
+    check("does not check v2" not in result.stderr, result.stderr)
+
+
+def case_verify_v2_power_cut(t):
+    # Stale records and records past the cursor are what a power cut leaves: notes, and the log is clean.
+    log = power_cut_v2_log(t)
+    out = run("verify", log, expect=0).stdout
+    check("note: 1 stale record(s) (slot 1): whole records of an older lap" in out
+          and "expected after a power cut. Replay steps over them" in out, out)
+    check("note: 2 record(s) past the header cursor 6 (slots 2, 3; sequences 6..7)" in out
+          and "Replay yields them after the others, in sequence order; a writer that opens the log clears them" in out,
+          out)
+    check(f"{log}: 4 of 4 slots checked (VRRL v2, synced 6): 3 records (2 past the cursor), 0 empty, 1 stale, 0 torn, "
+          "0 corrupted, 0 timestamps going backwards" in out, out)
+    check(out.count("problem:") == 0 and out.splitlines()[-1] == f"{log}: clean", out)
+    report = one_json_object(run("verify", log, "--json", expect=0).stdout)
+    check(report["beyond_cursor"] == 2 and report["stale_records"] == 1 and report["records"] == 3, report)
+    # The read commands yield what replay yields, and say what they stepped over.
+    result = run("dump", log, expect=0)
+    check(result.stdout.splitlines() == [expected_jsonl(i) for i in [4, 6, 7]], result.stdout)
+    check("1 record(s) of an older lap were stepped over" in result.stderr
+          and "2 record(s) past the header cursor" in result.stderr, result.stderr)
+    # Timestamps are checked in replay order, the records past the cursor last: timestamps 10, 20 in the window
+    # (slots 0, 1), then 5, 30 past the cursor (slots 2, 3). Slot order would see 5, 30, 10, 20 instead.
+    order = t.path("order.vrrl")
+    append(order, 4, 0, 0, "v2")
+    import_records(order, 4, [record(ts, i) for i, ts in enumerate([1, 2, 3, 4, 10, 20, 5, 30])])
+    put_u64(order, CURSOR, 6)
+    put_u64(order, SYNCED, 6)
+    out = run("verify", order, expect=1).stdout
+    check("problem: slot 2: timestamp 5 ns goes backwards from 20 ns in slot 1" in out and out.count("problem:") == 1,
+          out)
+
+
+def case_verify_v2_header_and_size(t):
+    log = t.path("v2.vrrl")
+    append(log, 8, 0, 5, "v2")
+    pristine = file_bytes(log)
+
+    def verify_bytes(content, status=1):
+        with open(log, "wb") as f:
+            f.write(content)
+        return run("verify", log, expect=status).stdout
+
+    out = verify_bytes(pristine[:V2_HEADER + 2 * RECORD + 10])
+    check("problem: the file is 4234 bytes, but capacity 8 needs 4608 (truncated): slots 2..7 are missing (slot 2 "
+          "only partly)" in out and "2 of 8 slots checked (VRRL v2, synced 5): 2 records" in out, out)
+    out = verify_bytes(pristine[:1000])
+    check("slots 0..7 are missing (the file ends inside the 4096-byte header page)" in out, out)
+    out = verify_bytes(pristine[:36])
+    check("ends inside the 40-byte header fields of VRRL v2" in out, out)
+    out = verify_bytes(pristine + bytes(3))
+    check("3 more than capacity 8 needs (4608)" in out, out)
+    out = verify_bytes(pristine[:8] + struct.pack("<I", 7) + pristine[12:])
+    check("magic VRRL0002 with format version 7" in out, out)
+    out = verify_bytes(pristine[:SYNCED] + struct.pack("<Q", 6) + pristine[SYNCED + 8:])
+    check("problem: synced 6 is above the cursor 5" in out, out)
+    out = verify_bytes(pristine[:100] + b"\x01" + pristine[101:], status=0)
+    check("note: 1 of the reserved header bytes 40..4095 are not zero" in out, out)
+    # A damaged slot in a log whose header never saw a sync (synced 0): torn, never corrupted.
+    out = verify_bytes(pristine[:SYNCED] + bytes(8) + pristine[SYNCED + 8:V2_HEADER + 30] + b"\xff" +
+                       pristine[V2_HEADER + 31:])
+    check("problem: slot 0: torn" in out and "sequence 0 is at or after synced 0" in out, out)
+    # A foreign word in a slot the appends have not reached (sequence below 0): torn, and said so.
+    out = verify_bytes(pristine[:v2_slot(6)] + b"\x01\x02\x03\x04" + pristine[v2_slot(6) + 4:])
+    check("problem: slot 6: torn" in out and "its first sequence is past the header's cursor" in out
+          and "no sync covered it" in out, out)
+
+
+def case_verify_recording_v2_segment(t):
+    # Recordings hold v1 segments: a v2 log in a stream directory is named for what it is.
+    rec = known_recording(t)
+    segment = os.path.join(rec, "worker-a", "00000000000000000000.vrrl")
+    os.remove(segment)
+    append(segment, 4, 0, 4, "v2")
+    result = run("verify", rec, expect=1)
+    check("problem: `" + segment + "` is a VRRL v2 log: recordings hold v1 segments (segment-format v1)"
+          in result.stdout, result.stdout)
+    check("worker-a/00000000000000000000.vrrl: 4 of 4 slots" not in result.stdout, result.stdout)
+    # Metadata asking for v2 segments is refused as a whole.
+    with open(os.path.join(rec, "vrrl-recording.txt"), "a") as f:
+        f.write("segment-format v2\n")
+    result = run("verify", rec, expect=1)
+    check("segments are in format `v2`" in result.stdout, result.stdout)
 
 
 def case_recording_dump(t):
