@@ -5,6 +5,7 @@ Environment: VRRL (the vrrl binary), APPEND_RECORDS (test/cli/append_records).
 Known logs are made by append_records, whose records expected_record() mirrors.
 """
 import calendar
+import fcntl
 import json
 import os
 import queue
@@ -117,7 +118,7 @@ class Case:
 
 # --- help, version, arguments ------------------------------------------------
 
-COMMANDS = ["info", "dump", "verify", "tail", "import", "stats", "export", "diff"]
+COMMANDS = ["info", "dump", "verify", "tail", "import", "stats", "export", "diff", "convert"]
 
 
 def case_help_and_version(t):
@@ -175,12 +176,18 @@ def case_bad_arguments(t):
                            (("dump", log, "--stream", ".hidden"), "expected [A-Za-z0-9._-]{1,128}"),
                            (("dump", log, "--stream", "a,,b"), "is not a stream name"),
                            (("tail", log, "-f", "--stream", "a"), "recording directory"),
+                           (("convert", log, t.path("out.vrrl")), "--to"),
+                           (("convert", "--to", "v3", log, t.path("out.vrrl")), "v3"),
+                           (("convert", "--to", "v2", log), "OUT"),
+                           (("convert", "--to", "v2", log, t.path("out.vrrl"), "--capacity", "0"), "capacity"),
+                           (("convert", "--to", "v2", log, t.path("out.vrrl"), "--capacity", "-1"), "-1"),
                            (("diff", log), "B"),
                            (("diff", log, log, "--order", "random"), "random")]:
         result = run(*args, stdin="", expect=2)
         check_one_line_error(result, fragment)
         check(result.stdout == "", result.stdout)
-    check(not os.path.exists(t.path("new.vrrl")), "a usage error created a log")
+    check(not os.path.exists(t.path("new.vrrl")) and not os.path.exists(t.path("out.vrrl")),
+          "a usage error created a log")
 
 
 def case_missing_and_foreign_logs(t):
@@ -1014,7 +1021,7 @@ def case_v2_log(t):
     check(run("dump", log, expect=0).stdout.splitlines()[-1] == expected_jsonl(12), "import onto v2")
 
 
-# --- VRRL v2: verify ---------------------------------------------------------
+# --- VRRL v2: verify and convert ---------------------------------------------------------
 
 V2_HEADER = 4096
 SYNCED = 32          # v2 header: the count the last completed sync made durable
@@ -1171,6 +1178,166 @@ def case_verify_recording_v2_segment(t):
         f.write("segment-format v2\n")
     result = run("verify", rec, expect=1)
     check("segments are in format `v2`" in result.stdout, result.stdout)
+
+
+def slot_bodies(path, header_bytes, capacity):
+    """Bytes 4..63 of every slot whose word 0 is not 0, in slot order."""
+    data = file_bytes(path)
+    bodies = []
+    for slot in range(capacity):
+        record = data[header_bytes + slot * RECORD:header_bytes + (slot + 1) * RECORD]
+        if record[:4] != bytes(4):
+            bodies.append(record[4:])
+    return bodies
+
+
+def case_convert_round_trip(t):
+    # v1 -> v2 -> v1: the same file, byte for byte, when the ring has not wrapped (the cursor is the count).
+    original = t.known_log("original.vrrl", capacity=8, count=5)
+    v2 = t.path("v2.vrrl")
+    back = t.path("back.vrrl")
+    result = run("convert", "--to", "v2", original, v2, expect=0)
+    check(result.stdout == f"vrrl convert: wrote {v2} (VRRL v2, capacity 8): 5 records from {original} (VRRL v1, "
+          "capacity 8)\n" and result.stderr == "", result)
+    check(file_bytes(v2)[:8] == b"VRRL0002" and len(file_bytes(v2)) == V2_HEADER + 8 * RECORD, "not a v2 file")
+    check(struct.unpack("<Q", read_at(v2, SYNCED, 8))[0] == 5, "OUT's synced word does not vouch for its records")
+    run("verify", v2, expect=0)
+    run("convert", "--to", "v1", v2, back, expect=0)
+    check(file_bytes(back) == file_bytes(original), "v1 -> v2 -> v1 changed the file")
+    # Wrapped: the same records, oldest first (OUT's cursor counts the records written).
+    wrapped = t.known_log("wrapped.vrrl", capacity=4, count=10)
+    run("convert", "--to", "v2", wrapped, t.path("wrapped-v2.vrrl"), expect=0)
+    run("convert", "--to", "v1", t.path("wrapped-v2.vrrl"), t.path("wrapped-back.vrrl"), expect=0)
+    dumped = run("dump", wrapped, expect=0).stdout
+    check(dumped == run("dump", t.path("wrapped-v2.vrrl"), expect=0).stdout ==
+          run("dump", t.path("wrapped-back.vrrl"), expect=0).stdout, "the dumps differ")
+    check(dumped.splitlines() == [expected_jsonl(i) for i in range(6, 10)], dumped)
+    # Every field byte for byte, a failure_class this vrrl does not know (9) and a multi-producer flag included.
+    odd = t.path("odd.vrrl")
+    records = [struct.pack("<IQIII4IIIIIQ", 0xDEADBEEF, 2**64 - 1 - i, i, 2**32 - 1, 7, 1, 2, 3, 2**32 - 1, 5,
+                           2**32 - 2, 9 if i == 1 else 0, 77, 2**64 - 2) for i in range(3)]
+    with open(odd, "wb") as f:
+        f.write(b"VRRL0001" + struct.pack("<IIQQ", 1, 1 | 16, 4, 3) + b"".join(records) + bytes(RECORD))
+    result = run("convert", "--to", "v2", odd, t.path("odd-v2.vrrl"), expect=0)
+    check("(VRRL v2, capacity 4, multi-producer): 3 records" in result.stdout, result.stdout)
+    check_one_line_error_free = result.stderr.splitlines()
+    check(len(check_one_line_error_free) == 1 and "header flag bits 0x00000010" in result.stderr
+          and "not carried over" in result.stderr, result.stderr)
+    run("convert", "--to", "v1", t.path("odd-v2.vrrl"), t.path("odd-back.vrrl"), expect=0)
+    check(slot_bodies(t.path("odd-v2.vrrl"), V2_HEADER, 4) == [r[4:] for r in records], "v2 bodies differ")
+    check(slot_bodies(t.path("odd-back.vrrl"), HEADER, 4) == [r[4:] for r in records], "v1 bodies differ")
+    check(struct.unpack("<I", read_at(t.path("odd-back.vrrl"), 12, 4))[0] == 1, "multi-producer flag lost")
+    # --capacity: smaller keeps the newest, larger keeps all.
+    full = t.known_log("full.vrrl", capacity=8, count=8)
+    result = run("convert", "--to", "v2", full, t.path("small.vrrl"), "--capacity", "3", expect=0)
+    check("OUT keeps the newest 3 of the 8 records (--capacity 3)" in result.stdout, result.stdout)
+    check(run("dump", t.path("small.vrrl"), expect=0).stdout.splitlines() == [expected_jsonl(i) for i in range(5, 8)],
+          "smaller capacity")
+    run("convert", "--to", "v1", full, t.path("large.vrrl"), "--capacity", "16", expect=0)
+    check(info_fields(run("info", t.path("large.vrrl"), expect=0).stdout)["capacity"] == "16 slots", "capacity 16")
+    check(run("dump", t.path("large.vrrl"), expect=0).stdout == run("dump", full, expect=0).stdout, "larger capacity")
+    # An empty log converts to an empty log.
+    empty = t.path("empty.vrrl")
+    append(empty, 4, 0, 0)
+    run("convert", "--to", "v2", empty, t.path("empty-v2.vrrl"), expect=0)
+    check(run("dump", t.path("empty-v2.vrrl"), expect=0).stdout == "", "empty")
+
+
+def case_convert_v2_damaged_to_v1(t):
+    # v2 -> v1 converts only the records that check: exactly the torn and corrupted slots are dropped.
+    log = damaged_v2_log(t)
+    out = t.path("out.vrrl")
+    result = run("convert", "--to", "v1", log, out, expect=1)
+    check(result.stdout.startswith(f"vrrl convert: wrote {out} (VRRL v1, capacity 8): 6 records"), result.stdout)
+    check_one_line_error(result, "dropped 2 slot(s)", "(1 torn, 1 corrupted)", "first: slot 1",
+                         f"vrrl verify {log}")
+    check(run("dump", out, expect=0).stdout.splitlines() == [expected_jsonl(i) for i in [4, 5, 6, 7, 8, 10]],
+          "not exactly the records that check")
+    run("verify", out, expect=0)
+    # After a power cut: the stale record is left out and the records past the cursor come last, as replay does.
+    cut = power_cut_v2_log(t)
+    result = run("convert", "--to", "v1", cut, t.path("cut.vrrl"), expect=0)
+    check(run("dump", t.path("cut.vrrl"), expect=0).stdout.splitlines() == [expected_jsonl(i) for i in [4, 6, 7]],
+          "power-cut log")
+    check("1 stale record(s)" in result.stderr and "past its header cursor" in result.stderr, result.stderr)
+    # v1 slots with a foreign magic: dropped the same way.
+    v1 = t.known_log("v1.vrrl", capacity=8, count=5)
+    flip_bit(v1, HEADER + 2 * RECORD + 1, 3)
+    result = run("convert", "--to", "v2", v1, t.path("from-v1.vrrl"), expect=1)
+    check_one_line_error(result, "dropped 1 slot(s)", "with a foreign record magic", "first: slot 2")
+    check(run("dump", t.path("from-v1.vrrl"), expect=0).stdout.splitlines() ==
+          [expected_jsonl(i) for i in [0, 1, 3, 4]], "v1 with a bad magic")
+
+
+def leftovers(directory):
+    return [name for name in os.listdir(directory) if ".convert-" in name or name.startswith(".vrrl-convert-")]
+
+
+def case_convert_refusals(t):
+    log = t.known_log(capacity=8, count=5)
+    out = t.path("out.vrrl")
+    # IN missing, not a log, truncated: the library's one-line error with a Fix; OUT never appears.
+    check_one_line_error(run("convert", "--to", "v2", t.path("missing.vrrl"), out, expect=1), "missing.vrrl",
+                         "No such file")
+    garbage = t.path("garbage.vrrl")
+    with open(garbage, "wb") as f:
+        f.write(b"this is not a log, not even close" * 10)
+    check_one_line_error(run("convert", "--to", "v2", garbage, out, expect=1), "garbage.vrrl", "VRRL0001")
+    truncated = t.known_log("truncated.vrrl", capacity=8, count=5)
+    os.truncate(truncated, HEADER + 3 * RECORD)
+    check_one_line_error(run("convert", "--to", "v1", truncated, out, expect=1), "truncated.vrrl", "bytes")
+    check(not os.path.exists(out), "a failed conversion created OUT")
+    # A recording directory: refused, with the ways that work.
+    rec = known_recording(t)
+    check_one_line_error(run("convert", "--to", "v2", rec, out, expect=1), "is a directory", "vrrl import",
+                         "segment")
+    # OUT exists: refused and left as it was; --force replaces it.
+    with open(out, "w") as f:
+        f.write("precious\n")
+    check_one_line_error(run("convert", "--to", "v2", log, out, expect=1), "already exists", "--force")
+    check(open(out).read() == "precious\n", "OUT was changed")
+    run("convert", "--to", "v2", log, out, "--force", expect=0)
+    check(run("dump", out, expect=0).stdout == run("dump", log, expect=0).stdout, "--force did not convert")
+    # The same file, by name, through a symbolic link or a hard link: refused, even with --force.
+    os.symlink(log, t.path("link.vrrl"))
+    os.link(log, t.path("hard.vrrl"))
+    before = file_bytes(log)
+    for same in [log, t.path("link.vrrl"), t.path("hard.vrrl")]:
+        check_one_line_error(run("convert", "--to", "v2", log, same, "--force", expect=1), "the same file")
+    check(file_bytes(log) == before, "IN was changed")
+    # OUT a directory, or in a directory that does not exist.
+    check_one_line_error(run("convert", "--to", "v2", log, t.dir, "--force", expect=1), "is a directory")
+    check_one_line_error(run("convert", "--to", "v2", log, t.path("no/such/dir/out.vrrl"), expect=1),
+                         "does not exist")
+    # A log a writer holds open is not replaced (its writer would go on appending to a file nobody can open).
+    held = t.known_log("held.vrrl", capacity=8, count=2)
+    with open(held, "r+b") as f:
+        fcntl.lockf(f, fcntl.LOCK_EX, 1, 0)   # a write lock on byte 0, as the writer's lock probe sees it
+        check_one_line_error(run("convert", "--to", "v2", log, held, "--force", expect=1), "a writer holds OUT open")
+    check(run("dump", held, expect=0).stdout.splitlines() == [expected_jsonl(0), expected_jsonl(1)], "held log changed")
+    # No failure left a temporary file behind.
+    check(leftovers(t.dir) == [], leftovers(t.dir))
+
+
+def case_convert_live_log_never_torn(t):
+    # A writer laps an 8-slot v2 log flat out while it is converted to v1 (and back): every record in OUT is
+    # whole, and OUT verifies clean.
+    log = t.path("live.vrrl")
+    append(log, 8, 0, 8, "v2")
+    writer = subprocess.Popen([APPEND_RECORDS, log, "8", "8", str(2**32 - 200), "v2"])
+    try:
+        for n in range(20):
+            out = t.path(f"out-{n}.vrrl")
+            result = run("convert", "--to", "v1", log, out)
+            check(result.returncode == 0, f"exit {result.returncode}: {result.stderr}")
+            for line in run("dump", out, expect=0).stdout.splitlines():
+                check(line == expected_jsonl(json.loads(line)["slot_idx"]), f"torn record {line}")
+            run("verify", out, expect=0)
+        check(writer.poll() is None, "the writer finished before the conversions did; the test proved nothing")
+    finally:
+        writer.kill()
+        writer.wait()
+    check(leftovers(t.dir) == [], leftovers(t.dir))
 
 
 def case_recording_dump(t):
