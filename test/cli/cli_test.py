@@ -588,10 +588,11 @@ def max_rss_kib(*args, stdin_path):
              "    code = subprocess.run(sys.argv[2:], stdin=data, stdout=subprocess.DEVNULL).returncode\n"
              "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
     # Under AddressSanitizer freed memory waits in a quarantine (256 MB by default) and counts as
-    # resident; without it the peak measures what the program holds.
+    # resident; without it the peak measures what the program holds. Set whether or not the caller set
+    # ASAN_OPTIONS (a plain `meson test` of a sanitizer build does not); other builds ignore it.
     env = dict(os.environ)
-    if "ASAN_OPTIONS" in env:
-        env["ASAN_OPTIONS"] += ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "quarantine_size_mb=0",
+                                                 "thread_local_quarantine_size_kb=0"]))
     result = subprocess.run([sys.executable, "-c", probe, stdin_path, VRRL, *map(str, args)], capture_output=True,
                             text=True, timeout=600, check=True, env=env)
     code, rss = result.stdout.split()
