@@ -6,6 +6,12 @@
 //             pre-touched; streams: page cache populated; peers: running)
 //   cold      a fresh file: first-touch page faults / page-cache allocation included
 //   prefault  vrrl only: a fresh file opened with {.prefault = true}
+// and two durability variants, warm only: vrrl_sync_every (OpenOptions::
+// sync_every = 10 ms: the library's background copy runs during the timed
+// appends) and vrrl_sync_thread (another thread calls RingLog::sync(), an
+// msync, every 10 ms). Flat out, N appends take a few milliseconds, so these
+// rows see about one sync each; the paced scenario sync/periodic_10ms in
+// vrrl-bench is the measurement of record.
 //
 //   vrrl-latency [--records N] [--dir DIR] [--json FILE] [--only VARIANT]
 //
@@ -17,6 +23,8 @@
 // VM may advance in steps of many ticks) is printed: differences below one
 // step cannot be told apart. The JSON (docs/benchmarks.md, "vrrl-latency")
 // keeps the raw figures too.
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +32,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <vrrl/ring_log.hpp>
@@ -38,8 +47,10 @@
 namespace vrrl::bench {
 namespace {
 
-constexpr std::string_view variants[] = {"vrrl",   "memcpy_limit", "seed_seek_write", "pwrite",       "write",
-                                         "fwrite", "ofstream",     "spdlog_async",    "lttng_ust"};
+constexpr std::string_view variants[] = {"vrrl",         "vrrl_sync_every", "vrrl_sync_thread", "memcpy_limit",
+                                         "seed_seek_write", "pwrite",         "write",            "fwrite",
+                                         "ofstream",      "spdlog_async",    "lttng_ust"};
+constexpr std::chrono::milliseconds sync_period{10};
 
 struct Result {
   std::string variant;
@@ -61,6 +72,47 @@ class VrrlWriter {
 
  private:
   RingLog log_;
+};
+
+// RingLog with OpenOptions::sync_every: a library thread copies the records
+// to the file every sync_period while the appends are timed.
+class VrrlSyncEveryWriter {
+ public:
+  VrrlSyncEveryWriter(const std::filesystem::path& path, std::uint64_t slots)
+      : log_((std::filesystem::remove(path),
+              RingLog::open(path, slots,
+                            {.prefault = true, .format = Format::v1, .sync_every = sync_period}))) {}
+  void append(const RecordedSlot& slot) noexcept { log_.append(slot); }
+
+ private:
+  RingLog log_;
+};
+
+// RingLog, and another thread calling sync() (msync of the whole file) every sync_period.
+class VrrlSyncThreadWriter {
+ public:
+  VrrlSyncThreadWriter(const std::filesystem::path& path, std::uint64_t slots)
+      : log_((std::filesystem::remove(path), RingLog::open(path, slots, {.prefault = true}))),
+        syncer_([this] {
+          auto next = std::chrono::steady_clock::now() + sync_period;
+          while (!stop_.load(std::memory_order_relaxed)) {  // polled once per period; no data rides on it
+            std::this_thread::sleep_until(next);
+            next += sync_period;
+            log_.sync();
+          }
+        }) {}
+  VrrlSyncThreadWriter(const VrrlSyncThreadWriter&) = delete;
+  VrrlSyncThreadWriter& operator=(const VrrlSyncThreadWriter&) = delete;
+  ~VrrlSyncThreadWriter() {
+    stop_.store(true, std::memory_order_relaxed);
+    syncer_.join();
+  }
+  void append(const RecordedSlot& slot) noexcept { log_.append(slot); }
+
+ private:
+  RingLog log_;
+  std::atomic<bool> stop_{false};
+  std::thread syncer_;  // last: starts after the log exists
 };
 
 template <class Writer>
@@ -215,6 +267,14 @@ int run_main(int argc, char** argv) {
     VrrlWriter prefaulted(dir / "latency.vrrl", run.records, true);
     time_appends(prefaulted, run.samples, 0);
     run.add("vrrl", "prefault");
+  }
+  if (wanted("vrrl_sync_every")) {
+    measure_warm<VrrlSyncEveryWriter>(run, "vrrl_sync_every", dir / "latency.vrrl");
+    std::filesystem::remove(dir / "latency.vrrl");
+  }
+  if (wanted("vrrl_sync_thread")) {
+    measure_warm<VrrlSyncThreadWriter>(run, "vrrl_sync_thread", dir / "latency.vrrl");
+    std::filesystem::remove(dir / "latency.vrrl");
   }
   if (wanted("memcpy_limit")) measure_memcpy(run, dir / "latency.map");
   if (wanted("seed_seek_write")) measure<SeedSeekWriter>(run, "seed_seek_write", dir / "latency.seed");

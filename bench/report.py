@@ -292,9 +292,10 @@ def durability_rows(benches, context):
         for _, key, _ in LATENCY_POINTS:
             row[key] = b.counter(key).as_json()
         for key in ("max_ns", "faults", "syncs", "faults_per_sync", "sync_p50_ms", "sync_max_ms", "behind_max_us",
-                    "timer_overhead_ns", "timer_step_ns"):
+                    "durable_p50_ms", "durable_p99_ms", "overrun", "timer_overhead_ns", "timer_step_ns"):
             row[key] = b.counter(key).as_json()
-        base = by_key.get(("no_sync", rate))
+        # A v2 variant against the v2 baseline when the run has one.
+        base = by_key.get(("no_sync_v2" if variant.endswith("_v2") else "no_sync", rate)) or by_key.get(("no_sync", rate))
         row["vs_no_sync"] = (ratio(row["records_per_second"]["median"],
                                    Spread(1e9 / v for v in base.wall().values if v).median)
                              if base and base is not b and wall else None)
@@ -400,19 +401,21 @@ def tables(summary):
     if summary["durability"]:
         t = Table("sync/periodic_10ms: one thread appends to a 1,048,576-slot log, made durable every 10 ms",
                   ["variant", "rate", "records/s", "p50", "p99", "p99.9", "p99.99 [min-max]", "max", "faults/sync",
-                   "sync p50/max ms", "vs no_sync"],
+                   "sync p50/max ms", "durable p50/p99 ms", "vs no_sync"],
                   "latency ns per append (sampled, timer cost subtracted); medians of the repetitions")
         for r in summary["durability"]:
             if r["skipped"]:
-                t.add(r["variant"], r["rate"], "skipped", "", "", "", "", "", "", "", r["skipped"])
+                t.add(r["variant"], r["rate"], "skipped", "", "", "", "", "", "", "", "", r["skipped"])
                 continue
             tail_med, tail_rng = spread_cells(_spread(r["p99_99_ns"]))
             syncs = (f"{fmt_num(r['sync_p50_ms']['median'])}/{fmt_num(r['sync_max_ms']['median'])}"
                      if r["sync_p50_ms"]["median"] is not None else "-")
+            durable = (f"{fmt_num(r['durable_p50_ms']['median'])}/{fmt_num(r['durable_p99_ms']['median'])}"
+                       if r["durable_p50_ms"]["median"] is not None else "-")
             t.add(r["variant"], r["rate"], fmt_rate(r["records_per_second"]["median"]),
                   fmt_num(r["p50_ns"]["median"], 1), fmt_num(r["p99_ns"]["median"], 1), fmt_num(r["p99_9_ns"]["median"], 1),
                   f"{tail_med} {tail_rng}".strip(), fmt_num(r["max_ns"]["median"], 1),
-                  fmt_num(r["faults_per_sync"]["median"], 1), syncs,
+                  fmt_num(r["faults_per_sync"]["median"], 1), syncs, durable,
                   fmt_ratio(r["vs_no_sync"]) if r["rate"] == "max" else "")
         result.append(t)
 
@@ -638,11 +641,13 @@ def plot_durability(plt, summary, subtitle):
     paced = [r for r in rows if r["rate"] != "max"]
     max_x = hdr_axis(ax, 99.99)
     cmap = plt.get_cmap("tab10")
-    for i, r in enumerate(paced):
+    variant_order = list(dict.fromkeys(r["variant"] for r in rows))  # one colour per variant, at every rate
+    for r in paced:
         xs = [hdr_x(p) for _, k, p in LATENCY_POINTS if r[k]["median"] is not None]
         ys = [max(r[k]["median"], 0.1) for _, k, p in LATENCY_POINTS if r[k]["median"] is not None]
-        color = cmap(i % 10)
-        ax.plot(xs, ys, "-o", color=color, markersize=3, label=f"{r['variant']}")
+        color = cmap(variant_order.index(r["variant"]) % 10)
+        ax.plot(xs, ys, "-o" if r["rate"] == "10M" else "--s", color=color, markersize=3,
+                label=f"{r['variant']} at {r['rate']}/s")
         tail = r["p99_99_ns"]
         if tail["n"] > 1:
             ax.errorbar(hdr_x(99.99), tail["median"], yerr=[[tail["median"] - tail["min"]], [tail["max"] - tail["median"]]],
@@ -651,8 +656,7 @@ def plot_durability(plt, summary, subtitle):
             ax.plot(max_x, r["max_ns"]["median"], marker="o", color=color, markersize=4)
     ax.set_yscale("log")
     ax.set_ylabel("ns per append (sampled, timer cost subtracted)")
-    ax.set_title(f"Append latency at {paced[0]['rate'] if paced else '10M'}/s while the log is made durable every 10 ms",
-                 fontsize=9)
+    ax.set_title("Append latency, paced, while the log is made durable every 10 ms", fontsize=9)
     ax.grid(which="both", alpha=0.25)
     if paced:
         ax.legend(loc="upper left", fontsize=7)
@@ -663,7 +667,7 @@ def plot_durability(plt, summary, subtitle):
     flat = [r for r in rows if r["rate"] == "max"]
     for y, r in enumerate(flat[::-1]):
         rate = r["records_per_second"]
-        ax.barh(y, rate["median"] / 1e6, color=cmap(flat.index(r) % 10), height=0.6)
+        ax.barh(y, rate["median"] / 1e6, color=cmap(variant_order.index(r["variant"]) % 10), height=0.6)
         if rate["n"] > 1:
             ax.errorbar(rate["median"] / 1e6, y, xerr=[[(rate["median"] - rate["min"]) / 1e6],
                                                       [(rate["max"] - rate["median"]) / 1e6]],

@@ -65,22 +65,6 @@ void fill_new_log(int fd, const std::filesystem::path& path, std::uint64_t capac
   if (::fsync(fd) != 0) throw io_error("create", path, "fsync", errno);
 }
 
-// Links an O_TMPFILE descriptor at `path`. False when the filesystem or the
-// process cannot (then the caller builds under a name instead).
-enum class LinkResult { linked, exists, unsupported };
-
-LinkResult link_unnamed(int fd, const std::filesystem::path& path) {
-  // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc/self/fd works for anyone with /proc.
-  if (::linkat(fd, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) == 0) return LinkResult::linked;
-  if (errno == EEXIST) return LinkResult::exists;
-  const std::string proc_path = "/proc/self/fd/" + std::to_string(fd);
-  if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0) {
-    return LinkResult::linked;
-  }
-  if (errno == EEXIST) return LinkResult::exists;
-  return LinkResult::unsupported;
-}
-
 std::optional<CreatedLog> create_unnamed(const std::filesystem::path& path, std::uint64_t capacity, Format format,
                                          std::uint64_t cursor, bool& supported) {
   FileDescriptor file(::open(directory_of(path).c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644));
@@ -136,6 +120,18 @@ std::optional<CreatedLog> create_named(const std::filesystem::path& path, std::u
 }
 
 }  // namespace
+
+LinkResult link_unnamed(int fd, const std::filesystem::path& path) {
+  // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc/self/fd works for anyone with /proc.
+  if (::linkat(fd, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) == 0) return LinkResult::linked;
+  if (errno == EEXIST) return LinkResult::exists;
+  const std::string proc_path = "/proc/self/fd/" + std::to_string(fd);
+  if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+    return LinkResult::linked;
+  }
+  if (errno == EEXIST) return LinkResult::exists;
+  return LinkResult::unsupported;
+}
 
 std::filesystem::path resolve_symlinks(const std::filesystem::path& path) {
   std::filesystem::path current = path;

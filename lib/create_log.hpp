@@ -23,6 +23,12 @@ struct CreatedLog {
 // would follow it. Throws io (ELOOP) after 40 links, like the kernel.
 [[nodiscard]] std::filesystem::path resolve_symlinks(const std::filesystem::path& path);
 
+// Links an O_TMPFILE descriptor at `path` (which must not exist). `unsupported`
+// when the filesystem or the process cannot (then the caller builds under a
+// hidden name instead). Also used for the in-memory ring (lib/live_ring.cpp).
+enum class LinkResult { linked, exists, unsupported };
+[[nodiscard]] LinkResult link_unnamed(int fd, const std::filesystem::path& path);
+
 // Creates a log of `capacity` slots at `path` (which must not exist; a
 // symbolic link is not followed here: resolve it first). The file is built
 // unnamed (O_TMPFILE) or under a short hidden name in the same directory,

@@ -129,6 +129,13 @@ LogFile::LogFile(std::filesystem::path path, FileDescriptor file, WriterLock loc
 std::unique_ptr<LogFile> LogFile::open_writer(const std::filesystem::path& path, std::uint64_t capacity,
                                               const OpenOptions& options) {
   validate_capacity(capacity, path, "requested");
+  // Background durability belongs to RingLog::open (lib/write_behind.cpp);
+  // any other writer that reaches here with it would silently not have it.
+  if (options.sync_every != std::chrono::nanoseconds::zero()) {
+    throw io_error("open", path, "OpenOptions::sync_every with this writer", EINVAL,
+                   "only vrrl::RingLog::open makes records durable in the background; open the log with it, or "
+                   "leave sync_every at zero and call sync()");
+  }
   // Two rounds at most: if another process creates the file between our
   // failed open and our link, the second round opens theirs.
   for (int round = 0; round < 2; ++round) {

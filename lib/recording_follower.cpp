@@ -76,9 +76,16 @@ class FollowState {
 
   RecordingPollResult poll(std::vector<FollowedRecord>& out, std::size_t max_records, bool force) {
     RecordingPollResult result;
-    scan(result, /*initial=*/false);
     const Clock::time_point now = Clock::now();
     for (const std::unique_ptr<FollowedStream>& stream : streams_) read(*stream, now, result);
+    // The listing comes after the reads: a stream created before any record
+    // just read was appended is then known before those records are released
+    // (with nothing read yet, it holds the watermark). Listed first, a stream
+    // created between the listing and the reads was missed, and records
+    // sorting after its first ones were released ahead of them.
+    std::vector<FollowedStream*> found;
+    scan(result, /*initial=*/false, &found);
+    for (FollowedStream* stream : found) read(*stream, now, result);
     release(out, max_records, now, force, result);
     for (const std::unique_ptr<FollowedStream>& stream : streams_) result.held += stream->pending.size();
     delivered_total_ += result.delivered;
@@ -95,7 +102,8 @@ class FollowState {
   [[nodiscard]] std::uint64_t lost_total() const noexcept { return lost_total_; }
 
  private:
-  void scan(RecordingPollResult& result, bool initial);
+  // Adds the streams not known yet (to `found` too, when given).
+  void scan(RecordingPollResult& result, bool initial, std::vector<FollowedStream*>* found = nullptr);
   [[nodiscard]] std::uint64_t stream_end(const std::filesystem::path& stream_dir);
   void read(FollowedStream& stream, Clock::time_point now, RecordingPollResult& result);
   bool open_segment(FollowedStream& stream, RecordingPollResult& result);
@@ -114,7 +122,7 @@ class FollowState {
   std::uint64_t lost_total_ = 0;
 };
 
-void FollowState::scan(RecordingPollResult& result, bool initial) {
+void FollowState::scan(RecordingPollResult& result, bool initial, std::vector<FollowedStream*>* found) {
   const RecordingListing listing = list_recording(dir_, "follow");
   for (const std::string& name : listing.streams) {
     const auto known = std::lower_bound(streams_.begin(), streams_.end(), name,
@@ -132,6 +140,7 @@ void FollowState::scan(RecordingPollResult& result, bool initial) {
       const StreamListing segments = list_stream(stream->directory, "follow");
       stream->position = segments.segments.empty() ? 0 : segments.segments.front().first;
     }
+    if (found != nullptr) found->push_back(stream.get());
     streams_.insert(known, std::move(stream));
     if (!initial) ++result.new_streams;
   }

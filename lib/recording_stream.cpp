@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>  // renameat2, RENAME_NOREPLACE
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,8 +43,24 @@ std::uint64_t last_timestamp_in(const LogFile& file, std::uint64_t first) noexce
 
 }  // namespace
 
-std::unique_ptr<Segment> open_segment(const SegmentFile& segment, std::uint64_t capacity, bool prefault) {
-  auto file = LogFile::open_writer(segment.path, capacity, {.prefault = prefault});
+namespace {
+
+// sync_every: the segment's twin and copy; appends go to the twin.
+void attach_twin(Segment& segment, bool prefault, LiveDirectory live) {
+  if (live == nullptr) return;
+  (void)prefault;  // the twin is always prefaulted: tmpfs pages never fault again after that
+  DurableCopy::Attached attached = DurableCopy::attach(*segment.file, *live);
+  segment.state = attached.live->append_state();
+  segment.twin = std::move(attached.live);
+  segment.copy = std::move(attached.copy);
+}
+
+}  // namespace
+
+std::unique_ptr<Segment> open_segment(const SegmentFile& segment, std::uint64_t capacity, bool prefault,
+                                      LiveDirectory live) {
+  // With a twin, the file itself is only read and written with pread/pwrite.
+  auto file = LogFile::open_writer(segment.path, capacity, {.prefault = prefault && live == nullptr});
   if (file->format() != Format::v1) {
     throw problem(ErrorKind::header_mismatch, "open", segment.path,
                   "the segment is a VRRL v2 log; recordings hold VRRL v1 segments",
@@ -59,29 +76,32 @@ std::unique_ptr<Segment> open_segment(const SegmentFile& segment, std::uint64_t 
   opened->state = file->append_state();
   opened->file = std::move(file);
   opened->first = segment.first;
+  attach_twin(*opened, prefault, live);
   return opened;
 }
 
 std::unique_ptr<Segment> create_segment(const std::filesystem::path& stream_dir, std::uint64_t first,
-                                        std::uint64_t capacity, bool prefault) {
+                                        std::uint64_t capacity, bool prefault, LiveDirectory live) {
   const SegmentFile segment{first, stream_dir / segment_file_name(first)};
   try {
     auto created = std::make_unique<Segment>();
-    created->file = LogFile::create_writer(segment.path, capacity, first, {.prefault = prefault});
+    created->file = LogFile::create_writer(segment.path, capacity, first, {.prefault = prefault && live == nullptr});
     created->state = created->file->append_state();
     created->first = first;
+    attach_twin(*created, prefault, live);
     return created;
   } catch (const Error& e) {
     if (e.errno_value() != EEXIST) throw;
     // An earlier preparation may have linked it and then failed to map it.
     const std::optional<SegmentHeader> header = read_segment_header(segment, capacity);
     if (!header || header->cursor != first) throw;
-    return open_segment(segment, capacity, prefault);
+    return open_segment(segment, capacity, prefault, live);
   }
 }
 
 std::unique_ptr<Segment> recycle_segment(const std::filesystem::path& spare, const std::filesystem::path& stream_dir,
-                                         std::uint64_t first, std::uint64_t capacity, bool prefault) {
+                                         std::uint64_t first, std::uint64_t capacity, bool prefault,
+                                         LiveDirectory live) {
   // This descriptor's open file description holds the byte-1 write lock
   // until the function returns, i.e. until the segment has its new name.
   const FileDescriptor guard(::open(spare.c_str(), O_RDWR | O_CLOEXEC | O_NOCTTY));
@@ -108,13 +128,37 @@ std::unique_ptr<Segment> recycle_segment(const std::filesystem::path& spare, con
   recycled->state = file->append_state();
   recycled->file = std::move(file);
   recycled->first = first;
+  attach_twin(*recycled, prefault, live);
   return recycled;
 }
 
 ClosedSegment close_segment(Segment& segment) {
+  if (segment.copy) {
+    // The writer has moved on: the last pass, then the file holds it all.
+    if (!segment.copy->close()) (void)segment.copy->durable();  // throws the pass's error
+    return ClosedSegment{segment.first, segment.file->path(), last_timestamp_in(*segment.file, segment.first)};
+  }
   ClosedSegment closed{segment.first, segment.file->path(), last_timestamp_in(*segment.file, segment.first)};
   segment.file->sync();
   return closed;
+}
+
+void sync_segment(Segment& segment) {
+  if (segment.copy) {
+    segment.copy->pass();
+  } else {
+    segment.file->sync();
+  }
+}
+
+void catch_up_segment(const SegmentFile& segment, std::uint64_t capacity, const std::filesystem::path& live) {
+  struct stat status {};
+  if (::stat(segment.path.c_str(), &status) != 0) return;
+  const DiskIdentity named{.device = status.st_dev, .inode = status.st_ino, .birth_sec = 0, .birth_nsec = 0};
+  if (::lstat((live / live_ring_file_name(named)).c_str(), &status) != 0) return;  // no twin: nothing to do
+  std::unique_ptr<LogFile> file = LogFile::open_writer(segment.path, capacity, {.prefault = false});
+  DurableCopy::Attached attached = DurableCopy::attach(*file, live);
+  if (!attached.copy->close()) (void)attached.copy->durable();  // throws the pass's error
 }
 
 // --- StreamState -----------------------------------------------------------------

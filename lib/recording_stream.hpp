@@ -34,6 +34,7 @@
 #include "file_descriptor.hpp"
 #include "log_file.hpp"
 #include "recording_layout.hpp"
+#include "write_behind.hpp"
 #include "writer_lock.hpp"
 
 namespace vrrl::detail {
@@ -46,7 +47,15 @@ struct alignas(64) Segment {
   Segment* next_retired = nullptr;  // the retired stack's link
   std::uint64_t first = 0;          // its first sequence (its name)
   std::unique_ptr<LogFile> file;
+  // RecordingOptions::sync_every (lib/write_behind.hpp): the writer appends
+  // into `twin`, an in-memory copy of `file`, and `copy`'s passes write the
+  // records to `file`; `state` points into the twin. Null otherwise.
+  std::unique_ptr<LogFile> twin;
+  std::unique_ptr<DurableCopy> copy;  // last: destroyed (its last pass) before the files
 };
+
+// Where a recording with sync_every keeps its segments' twins, or null.
+using LiveDirectory = const std::filesystem::path*;
 
 // A full segment after it was closed, kept for retention.
 struct ClosedSegment {
@@ -61,10 +70,12 @@ struct ClosedSegment {
 // mapped for writing. An empty, valid segment already there under that name
 // (left by a preparation that failed after linking it) is opened instead.
 [[nodiscard]] std::unique_ptr<Segment> create_segment(const std::filesystem::path& stream_dir, std::uint64_t first,
-                                                      std::uint64_t capacity, bool prefault);
+                                                      std::uint64_t capacity, bool prefault,
+                                                      LiveDirectory live = nullptr);
 // An existing segment (validated by the caller) mapped for writing: the
 // stream's partial newest segment, or an empty one prepared ahead.
-[[nodiscard]] std::unique_ptr<Segment> open_segment(const SegmentFile& segment, std::uint64_t capacity, bool prefault);
+[[nodiscard]] std::unique_ptr<Segment> open_segment(const SegmentFile& segment, std::uint64_t capacity, bool prefault,
+                                                    LiveDirectory live = nullptr);
 // Rewrites the spare segment as the empty segment STREAM/<first>.vrrl: under
 // an OFD write lock on its byte 1 (refused when a reader holds a read lock
 // there: then nothing is returned and the caller deletes the spare), every
@@ -72,10 +83,18 @@ struct ClosedSegment {
 // into place (never over an existing file) and the directory synced.
 [[nodiscard]] std::unique_ptr<Segment> recycle_segment(const std::filesystem::path& spare,
                                                        const std::filesystem::path& stream_dir, std::uint64_t first,
-                                                       std::uint64_t capacity, bool prefault);
-// msync(MS_SYNC) of the whole segment, then its last timestamp; the segment
-// is unmapped and unlocked when `segment` is destroyed by the caller.
+                                                       std::uint64_t capacity, bool prefault,
+                                                       LiveDirectory live = nullptr);
+// msync(MS_SYNC) of the whole segment (with sync_every: its copy's last
+// pass, which removes the twin), then its last timestamp; the segment is
+// unmapped and unlocked when `segment` is destroyed by the caller.
 [[nodiscard]] ClosedSegment close_segment(Segment& segment);
+// The segment made durable now: msync, or with sync_every a pass of its copy.
+void sync_segment(Segment& segment);
+// sync_every: a segment whose twin a killed writer left in `live` is caught
+// up from it and the twin removed (the segment's records are then all on
+// disk). Nothing when there is no twin.
+void catch_up_segment(const SegmentFile& segment, std::uint64_t capacity, const std::filesystem::path& live);
 
 // --- per-stream shared state ---------------------------------------------------
 
@@ -96,6 +115,10 @@ struct StreamState {
   std::atomic<Segment*> retired{nullptr};
   std::atomic<Segment*> current{nullptr};
   std::atomic<std::uint64_t> dropped{0};
+  // sync_every: records of the stream known to be on stable storage (the
+  // background thread and sync() raise it); only grows.
+  std::atomic<std::uint64_t> durable{0};
+  std::chrono::steady_clock::time_point next_pass{};  // under work_mutex
   std::atomic<std::uint64_t> prepare_failures{0};
   std::atomic<std::uint64_t> segments_recycled{0};
   std::atomic<std::uint64_t> recycles_refused{0};

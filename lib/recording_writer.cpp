@@ -19,6 +19,7 @@
 #include "errors.hpp"
 #include "recording_layout.hpp"
 #include "recording_stream.hpp"
+#include "write_behind.hpp"
 
 namespace vrrl {
 namespace detail {
@@ -123,8 +124,8 @@ void nap(unsigned attempt) noexcept {
 // is gone.
 class RecordingCore {
  public:
-  RecordingCore(std::filesystem::path dir, RecordingOptions options)
-      : dir_(std::move(dir)), options_(options) {}
+  RecordingCore(std::filesystem::path dir, RecordingOptions options, std::optional<std::filesystem::path> live)
+      : dir_(std::move(dir)), options_(options), live_(std::move(live)) {}
   RecordingCore(const RecordingCore&) = delete;
   RecordingCore& operator=(const RecordingCore&) = delete;
   ~RecordingCore() {
@@ -179,6 +180,9 @@ class RecordingCore {
  private:
   void run() noexcept;
   void prepare(StreamState& stream) noexcept;
+  // sync_every: a pass of the stream's current segment when one is due.
+  void pass_if_due(StreamState& stream) noexcept;
+  [[nodiscard]] LiveDirectory live() const noexcept { return live_ ? &*live_ : nullptr; }
   void close_and_retain(StreamState& stream) noexcept;
   void retain_bytes(const std::vector<std::shared_ptr<StreamState>>& streams) noexcept;
   void record_failure(const Error& error) noexcept {
@@ -193,6 +197,7 @@ class RecordingCore {
 
   const std::filesystem::path dir_;
   RecordingOptions options_;
+  const std::optional<std::filesystem::path> live_;  // sync_every: where the segments' twins live
 
   mutable std::mutex streams_mutex_;
   std::vector<std::shared_ptr<StreamState>> streams_;
@@ -257,6 +262,12 @@ RecordingCore::OpenedStream RecordingCore::open_stream(std::string_view name) {
                   "move it out of the recording: a stream directory holds only segments (20-digit first sequence, "
                   "`.vrrl`) and dotfiles");
   }
+  // sync_every: segments a killed writer left twins of (full ones not closed
+  // yet, and the one it was writing) are caught up from them first, so that
+  // their headers below say what the writer appended.
+  if (live_) {
+    for (const SegmentFile& segment : listing.segments) catch_up_segment(segment, capacity, *live_);
+  }
   struct Found {
     SegmentFile file;
     SegmentHeader header;
@@ -308,11 +319,14 @@ RecordingCore::OpenedStream RecordingCore::open_stream(std::string_view name) {
   HeldStreams::instance().add(identity.device, identity.inode);
   try {
     std::unique_ptr<Segment> current =
-        find(current_first) != nullptr ? open_segment(find(current_first)->file, capacity, options_.prefault)
-                                       : create_segment(stream_dir, current_first, capacity, options_.prefault);
+        find(current_first) != nullptr
+            ? open_segment(find(current_first)->file, capacity, options_.prefault, live())
+            : create_segment(stream_dir, current_first, capacity, options_.prefault, live());
+    if (current->copy) state->durable.store(current->copy->stats().durable, std::memory_order_release);
     state->next_first = current_first + capacity;
     if (const Found* next = find(current_first + capacity); next != nullptr && next->header.cursor == next->file.first) {
-      state->prepared.store(open_segment(next->file, capacity, options_.prefault).release(), std::memory_order_release);
+      state->prepared.store(open_segment(next->file, capacity, options_.prefault, live()).release(),
+                            std::memory_order_release);
       state->next_first += capacity;
     }
     for (const Found& f : segments) {
@@ -358,7 +372,7 @@ void RecordingCore::prepare(StreamState& stream) noexcept {
   std::unique_ptr<Segment> ready;
   try {
     if (spare) {
-      ready = recycle_segment(*spare, stream.directory, first, stream.capacity, options_.prefault);
+      ready = recycle_segment(*spare, stream.directory, first, stream.capacity, options_.prefault, live());
       if (ready) {
         stream.segments_recycled.fetch_add(1, std::memory_order_relaxed);
       } else {
@@ -366,7 +380,7 @@ void RecordingCore::prepare(StreamState& stream) noexcept {
         ::unlink(spare->c_str());  // a reader holds it: make a new one instead
       }
     }
-    if (!ready) ready = create_segment(stream.directory, first, stream.capacity, options_.prefault);
+    if (!ready) ready = create_segment(stream.directory, first, stream.capacity, options_.prefault, live());
     stream.retry_backoff = std::chrono::milliseconds(0);
   } catch (const Error& e) {
     stream.prepare_failures.fetch_add(1, std::memory_order_relaxed);
@@ -386,6 +400,40 @@ void RecordingCore::prepare(StreamState& stream) noexcept {
   stream.next_first = first + stream.capacity;
   // Release: the writer that takes it sees the mapping and its state complete.
   stream.prepared.store(ready.release(), std::memory_order_release);
+}
+
+// The stream's durable count after the current segment's pass: every older
+// segment is closed (its last pass done) unless the writer rolled meanwhile,
+// which a retired segment in the stack shows (the writer pushes the full
+// segment before it publishes the next as current): then it waits.
+void raise_durable(StreamState& stream, const Segment& current) noexcept {
+  // Acquire: see push_retired.
+  if (stream.retired.load(std::memory_order_acquire) != nullptr) return;
+  const std::uint64_t now = current.copy->stats().durable;
+  std::uint64_t known = stream.durable.load(std::memory_order_relaxed);
+  // Release: a reader that sees the count may rely on those records being on disk.
+  while (now > known && !stream.durable.compare_exchange_weak(known, now, std::memory_order_release)) {
+  }
+}
+
+void RecordingCore::pass_if_due(StreamState& stream) noexcept {
+  const Clock::time_point now = Clock::now();
+  const std::lock_guard guard(stream.work_mutex);
+  if (stream.closing || now < stream.next_pass) return;
+  stream.next_pass = now + options_.sync_every;
+  // Full segments first (their last passes), in order; then the current one.
+  if (stream.close_retired_locked()) return;
+  // Acquire: the segment the writer published is complete; under work_mutex
+  // it cannot be closed while we copy it.
+  Segment* current = stream.current.load(std::memory_order_acquire);
+  if (current == nullptr || !current->copy) return;
+  try {
+    current->copy->pass();
+  } catch (const Error& e) {
+    stream.record_failure_locked(e);
+    return;
+  }
+  raise_durable(stream, *current);
 }
 
 void RecordingCore::close_and_retain(StreamState& stream) noexcept {
@@ -433,6 +481,9 @@ void RecordingCore::run() noexcept {
     }
     // Preparing first: a writer may be waiting for it; closing can wait.
     for (const std::shared_ptr<StreamState>& stream : streams) prepare(*stream);
+    if (live_) {
+      for (const std::shared_ptr<StreamState>& stream : streams) pass_if_due(*stream);
+    }
     for (const std::shared_ptr<StreamState>& stream : streams) close_and_retain(*stream);
     if (options_.retain_bytes != 0) retain_bytes(streams);
     streams.clear();  // a writer's state goes when its writer does, not at our next poll
@@ -458,7 +509,8 @@ void RecordingCore::sync_all() {
     // work_mutex it cannot be closed while we sync it.
     if (Segment* current = stream->current.load(std::memory_order_acquire); current != nullptr) {
       try {
-        current->file->sync();
+        sync_segment(*current);
+        if (current->copy) raise_durable(*stream, *current);
       } catch (const Error& e) {
         if (!first_failure) first_failure = e;
       }
@@ -526,7 +578,15 @@ Recording Recording::open(const std::filesystem::path& dir, const RecordingOptio
     updated.segment_capacity = metadata->segment_capacity;
     if (updated != *metadata) detail::write_metadata(dir, updated);  // the retention now in force
   }
-  auto core = std::make_shared<detail::RecordingCore>(dir, effective);
+  std::optional<std::filesystem::path> live;
+  if (options.sync_every < std::chrono::nanoseconds::zero()) {
+    throw detail::io_error("open", dir, "RecordingOptions::sync_every (negative)", EINVAL,
+                           "pass a positive interval, or zero to make streams durable only when sync() is called");
+  }
+  if (options.sync_every > std::chrono::nanoseconds::zero()) {
+    live = detail::usable_live_directory(options.live_directory.native(), dir);
+  }
+  auto core = std::make_shared<detail::RecordingCore>(dir, effective, std::move(live));
   core->start();
   return Recording(std::move(core));
 }
@@ -731,7 +791,8 @@ void StreamWriter::sync() {
     state_->apply_retention_locked(core_->options().retain_segments, core_->options().recycle);
     if (current_ != nullptr) {
       try {
-        current_->file->sync();
+        detail::sync_segment(*current_);
+        if (current_->copy) detail::raise_durable(*state_, *current_);
       } catch (const Error& e) {
         if (!first_failure) first_failure = e;
       }
@@ -772,6 +833,11 @@ void StreamWriter::close() noexcept {
 
 std::uint64_t StreamWriter::appended() const noexcept {
   return current_ != nullptr ? hot_.appended() : resume_count_;
+}
+
+std::uint64_t StreamWriter::durable() const noexcept {
+  // Acquire: pairs with raise_durable's release.
+  return state_ ? state_->durable.load(std::memory_order_acquire) : 0;
 }
 
 std::uint64_t StreamWriter::dropped() const noexcept {

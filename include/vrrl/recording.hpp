@@ -116,6 +116,20 @@ struct RecordingOptions {
   // Reuse segments that retention retires for new ones (no new disk space,
   // the pages stay in the page cache) instead of deleting them.
   bool recycle = true;
+  // Background durability, as OpenOptions::sync_every (docs/design.md,
+  // "Durable without stalls"); zero, the default, turns it off. With an
+  // interval, each writer appends into an in-memory twin of its segment (a
+  // file in `live_directory`, prefaulted), and the background thread copies
+  // the new records into the segment on disk every interval (pwrite +
+  // fdatasync, in the publish order, so a power cut leaves every segment a
+  // valid log). StreamWriter::sync() then runs such a pass at once;
+  // StreamWriter::durable() counts what is on disk; a full segment is closed
+  // by its last pass. A writer killed at any moment loses nothing: reopening
+  // the stream catches the segments up from their twins. Negative -> io.
+  std::chrono::nanoseconds sync_every{0};
+  // sync_every only: a tmpfs directory for the twins; empty means /dev/shm.
+  // Missing or not writable: Recording::open throws io.
+  std::filesystem::path live_directory{};
 };
 
 // What one stream writer did; all counts over the StreamWriter's lifetime
@@ -226,6 +240,11 @@ class VRRL_EXPORT alignas(64) StreamWriter {
   // The next record's sequence: records stored over the stream's lifetime,
   // plus the sequences skip() passed over.
   [[nodiscard]] std::uint64_t appended() const noexcept;
+  // RecordingOptions::sync_every: records of the stream known to be on
+  // stable storage (the n-th append is once durable() > n; only grows;
+  // background failures are thrown by sync() and kept in last_error()).
+  // Without sync_every: 0. Any thread.
+  [[nodiscard]] std::uint64_t durable() const noexcept;
   // Appends dropped because no segment was ready, over the stream's lifetime.
   [[nodiscard]] std::uint64_t dropped() const noexcept;
   [[nodiscard]] StreamStats stats() const noexcept;

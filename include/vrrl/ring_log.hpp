@@ -14,6 +14,11 @@
 //     half-written one (docs/design.md, "publish protocol").
 //   * append() alone does NOT survive power loss or a kernel crash. sync()
 //     returns once everything appended before it is on stable storage.
+//   * OpenOptions::sync_every: a background thread makes appended records
+//     durable on an interval, and append() still makes no system call and
+//     takes no page fault for it (the ring lives in memory and is copied to
+//     the file; see OpenOptions). durable() says how many records are on
+//     stable storage.
 //
 // Caveats:
 //   * One writer per file: RingLog::open takes an advisory lock (flock) and a
@@ -32,6 +37,7 @@
 #include <vrrl/export.hpp>  // first: the C++20 check
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -49,7 +55,8 @@
 namespace vrrl {
 
 namespace detail {
-class LogFile;  // lib/log_file.hpp: open, validate, lock, map; the cold paths
+class LogFile;      // lib/log_file.hpp: open, validate, lock, map; the cold paths
+class WriteBehind;  // lib/write_behind.hpp: OpenOptions::sync_every
 }
 
 struct OpenOptions {
@@ -66,6 +73,38 @@ struct OpenOptions {
   // seed's format; v2 aligns slots and checks every record, so that after a
   // power cut a reader keeps exactly the records that are whole and current.
   Format format = Format::v1;
+
+  // Background durability (RingLog::open only; zero, the default, turns it
+  // off and changes nothing). With an interval, append() writes into an
+  // in-memory copy of the log (a file in `live_directory`, prefaulted; its
+  // pages are never written back, so append() never faults on them), and a
+  // background thread copies the records published since its last pass into
+  // the file at `path` and flushes them (pwrite + fdatasync), every interval.
+  // The file at `path` is a valid log (v1 or v2, as created) at every
+  // moment, also after a power cut in the middle of a pass; it lags the ring
+  // by at most an interval plus a pass. Readers of `path` see the records once a pass has
+  // copied them; live readers should follow live_path() instead (a pass
+  // writes a batch's cursor before its magics, so a Follower on `path` would
+  // count a pass in progress as lost). See docs/design.md, "Durable without
+  // stalls", for what is on disk at any moment and for what open does with
+  // an in-memory ring a killed process left behind. Costs a thread per log, a
+  // second copy of the log in memory (plus an 8 MiB staging buffer), and per
+  // pass, for v1, three fdatasyncs writing each new record's slot three times
+  // (v2: two, writing it once).
+  std::chrono::nanoseconds sync_every{0};
+  // Where the in-memory copy lives (sync_every only): a tmpfs directory; empty
+  // means /dev/shm. Missing, not writable, or without room for the log: open
+  // throws ErrorKind::io and creates nothing. Read only during open (a view,
+  // so that OpenOptions stays a literal type: `constexpr OpenOptions` works).
+  std::string_view live_directory{};
+};
+
+// What background durability has done since open (RingLog::durability_stats).
+struct DurabilityStats {
+  std::uint64_t durable = 0;   // as durable(), without throwing
+  std::uint64_t passes = 0;    // passes that completed (background, sync(), the catch-up at open)
+  std::uint64_t failures = 0;  // passes that failed (as sync_failures())
+  std::uint64_t overrun = 0;   // records overwritten in the ring before a pass could copy them
 };
 
 // The writer. Not thread-safe: one thread appends (for several threads, see
@@ -90,6 +129,13 @@ class VRRL_EXPORT alignas(64) RingLog {
   //  * Another writer holding the file -> ErrorKind::locked; the message says
   //    whether it is another process, this process, or a parent across fork().
   //  * Not a regular file -> not_a_log_file; any system call failing -> io.
+  //  * options.sync_every > 0 (see OpenOptions): also finds or makes the
+  //    in-memory ring; the live directory missing or full -> io, and nothing
+  //    is created. A ring a killed writer left behind that continues the
+  //    file's history is resumed, and the file is caught up from it before
+  //    open returns (a failure there throws io and keeps the ring); a ring
+  //    that disagrees with the file is set aside (set_aside_live_ring()) and
+  //    the file wins. Negative -> io (EINVAL).
   [[nodiscard]] static RingLog open(const std::filesystem::path& path, std::uint64_t capacity,
                                     const OpenOptions& options = {});
 
@@ -97,6 +143,9 @@ class VRRL_EXPORT alignas(64) RingLog {
   RingLog& operator=(RingLog&& other) noexcept;
   RingLog(const RingLog&) = delete;
   RingLog& operator=(const RingLog&) = delete;
+  // With sync_every, makes every record durable first (a last pass) and
+  // removes the in-memory ring; if that pass fails, the ring stays and the
+  // next open catches up from it. Call sync() first to learn of a failure.
   ~RingLog();
 
   // The hot path: the publish protocol of <vrrl/detail/publish.hpp>, inline.
@@ -130,21 +179,62 @@ class VRRL_EXPORT alignas(64) RingLog {
   // errno on failure and does not retry: after a failed msync the kernel may
   // have dropped the dirty pages, so the records since the last good sync()
   // must be treated as lost.
+  // With sync_every: a pass of the background copy, run on the calling
+  // thread; when it returns every record appended before the call is on
+  // stable storage. Throws ErrorKind::io with errno and a Fix when the pass
+  // fails; the records stay in the in-memory ring, and the next pass rewrites
+  // every record since durable() (never assuming the failed one landed).
+  // May be called from any thread, also while another appends.
   void sync();
+
+  // Records known to be on stable storage, in the header cursor's count: once
+  // durable() > n, the n-th append is on stable storage unless the ring has
+  // overwritten it since (with sync_every, a record the ring overwrote before
+  // a pass could copy it is counted in durability_stats().overrun and never
+  // reaches the file: append less than a ring's worth per interval, or use a
+  // bigger ring, to avoid that). With sync_every it grows after
+  // every background pass and may be called from any thread; it throws the
+  // failure (ErrorKind::io, errno, Fix) while the background passes are
+  // failing, i.e. from a failed pass until one succeeds. Without sync_every:
+  // the count as of the last successful sync() of this object (0 before it).
+  [[nodiscard]] std::uint64_t durable() const;
+  // Blocks until durable() >= count (true) or `timeout` has passed (false);
+  // throws as durable() does. With sync_every the background pass that gets
+  // there wakes the caller (no polling); without it, nothing makes records
+  // durable but sync(), so it returns at once. Any thread, with sync_every.
+  [[nodiscard]] bool wait_durable(std::uint64_t count, std::chrono::nanoseconds timeout) const;
+  // Failed passes (sync_every) or failed sync() calls since open; never reset.
+  [[nodiscard]] std::uint64_t sync_failures() const noexcept;
+  // sync_every: the background copy's counters; without it, zeros but for
+  // durable and failures.
+  [[nodiscard]] DurabilityStats durability_stats() const noexcept;
+  // sync_every: the in-memory ring being appended to (a VRRL v1 log that
+  // readers can follow live); empty without it.
+  [[nodiscard]] const std::filesystem::path& live_path() const noexcept;
+  // sync_every: a ring that open found disagreeing with the file and renamed
+  // aside (it still holds its records, as a VRRL v1 log); empty if none.
+  [[nodiscard]] const std::filesystem::path& set_aside_live_ring() const noexcept;
 
   [[nodiscard]] std::uint64_t capacity() const noexcept { return hot_.capacity; }
   // The slot the next append() writes (0 ..< capacity), as the seed's cursor().
   [[nodiscard]] std::uint64_t cursor() const noexcept { return hot_.next_slot; }
   // Records appended over the file's lifetime (the header cursor); see docs/format.md.
   [[nodiscard]] std::uint64_t appended() const noexcept { return hot_.appended(); }
+  // The path given to open (with sync_every: the disk file, not the ring).
   [[nodiscard]] const std::filesystem::path& path() const noexcept;
   [[nodiscard]] Format format() const noexcept { return hot_.format; }
 
  private:
-  explicit RingLog(std::unique_ptr<detail::LogFile> file) noexcept;
+  RingLog(std::unique_ptr<detail::LogFile> file, std::unique_ptr<detail::WriteBehind> durability) noexcept;
 
   detail::AppendState hot_;  // everything append() touches, on one cache line
-  std::unique_ptr<detail::LogFile> file_;
+  // sync_every: the disk file and the background copy; null without it.
+  // Declared before file_, so the ring is unmapped and unlocked before the
+  // disk file is unlocked.
+  std::unique_ptr<detail::WriteBehind> durability_;
+  std::unique_ptr<detail::LogFile> file_;  // the log append() writes (with sync_every: the in-memory ring)
+  std::uint64_t synced_ = 0;               // without sync_every: the count at the last successful sync()
+  std::uint64_t failed_syncs_ = 0;         // without sync_every: failed sync() calls
 };
 
 // A read-only view of a log another process (or thread) may be writing. Takes

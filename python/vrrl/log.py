@@ -114,7 +114,7 @@ class ReadReport:
     skipped: int = 0          # snapshot only: records being written or overwritten during the copy
     cursor: int = 0           # the cursor the read started from
     cursor_after: int = 0     # snapshot only: the cursor loaded after the copy
-    implausible_cursor: bool = False  # snapshot only: cursor >= 2^61, nothing read (as the Follower)
+    implausible_cursor: bool = False  # snapshot only: cursor >= 2^61 (damage), read as replay reads it
     stale_records: int = 0    # v2: whole records of an older lap, stepped over
     beyond_cursor: int = 0    # v2: records past the header cursor (returned last, in sequence order); a
                               # view counts those it found, a snapshot those it returned (as in C++)
@@ -499,6 +499,16 @@ class Log:
             return runs[0]  # zero-copy: a view of the mapping
         return np.concatenate(runs)  # a wrapped ring: one concatenation
 
+    def _read_implausible(self, read_view, recovery):
+        """A snapshot of a log whose cursor is >= 2^61: damage no vrrl writer
+        has seen (one restarts the count at open), so the file is quiescent.
+        Read as replay reads it, from cursor % capacity, copied, and say so
+        (as C++ read_snapshot does)."""
+        records, positions = read_view(recovery)
+        self.report.live = True
+        self.report.implausible_cursor = True
+        return records.copy(), positions
+
     def _read_snapshot(self, recovery):
         """Every record in the ring, validated as C++ read_snapshot validates.
 
@@ -510,22 +520,15 @@ class Log:
         capacity = self.capacity
         report = ReadReport(live=True)
         before = self._load_cursor()
+        if before >= fmt.MAX_CURSOR:
+            return self._read_implausible(self._read_view, recovery)
         report.cursor = report.cursor_after = before
         start = before % capacity
-        if before >= fmt.MAX_CURSOR:
-            # Damage, not a count: like the Follower and read_snapshot, deliver
-            # nothing and say so; every record counts as skipped.
-            report.implausible_cursor = True
-            magic = self._slots["magic"].copy()
-            copy = np.zeros(capacity, fmt.RECORD_DTYPE)
-            copy["magic"] = np.concatenate((magic[start:], magic[:start]))
-            magic_after, trusted = copy["magic"].copy(), np.zeros(capacity, dtype=bool)
-        else:
-            copy, magic_after, trusted, report.cursor_after = self._copy_validated(before)
+        copy, magic_after, trusted, report.cursor_after = self._copy_validated(before)
         magic = copy["magic"]
         valid = (magic == fmt.RECORD_MAGIC) & (magic_after == fmt.RECORD_MAGIC) & trusted
         empty = magic == fmt.EMPTY_RECORD_MAGIC
-        foreign = ~empty & (magic != fmt.RECORD_MAGIC) & (magic_after == magic) & (trusted | report.implausible_cursor)
+        foreign = ~empty & (magic != fmt.RECORD_MAGIC) & (magic_after == magic) & trusted
         bad_positions = np.flatnonzero(foreign)
         considered = capacity
         if len(bad_positions):
@@ -758,15 +761,9 @@ class Log:
         capacity = self.capacity
         report = ReadReport(live=True)
         before = self._load_cursor()
-        report.cursor = report.cursor_after = before
-        nothing = np.zeros(0, fmt.RECORD_DTYPE), np.zeros(0, np.uint64)
         if before >= fmt.MAX_CURSOR:
-            # Damage, not a count: as for v1, deliver nothing and say so.
-            report.implausible_cursor = True
-            report.empty_slots = int(np.count_nonzero(self._slots["magic"] == fmt.EMPTY_RECORD_MAGIC))
-            report.skipped = capacity - report.empty_slots
-            self.report = report
-            return nothing
+            return self._read_implausible(self._read_view_v2, recovery)
+        report.cursor = report.cursor_after = before
         start = before % capacity
         copy = np.empty(capacity, fmt.RECORD_DTYPE)
         commit_after = np.empty(capacity, dtype=np.uint32)

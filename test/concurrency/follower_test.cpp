@@ -335,6 +335,27 @@ TEST_CASE("a header cursor near 2^64 gives bounded work and says so", "[follower
   CHECK(after.delivered <= 8);
 }
 
+TEST_CASE("a snapshot of a log with an implausible cursor reads as replay does and says so",
+          "[follower][reliability]") {
+  const auto cursor = GENERATE(~std::uint64_t{0}, vrrl::format::max_cursor + 3);
+  TempDir dir;
+  { auto log = RingLog::open(dir.file("a.vrrl"), 8); append_keys(log, 0, 13); }
+  overwrite_cursor(dir.file("a.vrrl"), cursor);
+  auto reader = LogReader::open(dir.file("a.vrrl"));
+  std::vector<std::uint64_t> replayed;
+  for (const vrrl::RecordView record : reader.replay()) replayed.push_back(record.slot().timestamp_ns);
+  std::vector<std::uint64_t> snapshot;
+  const vrrl::SnapshotReport report =
+      vrrl::read_snapshot(reader, vrrl::Recovery::strict,
+                          [&](std::uint64_t, const vrrl::RecordedSlot& slot, const vrrl::FailureEvidence&) {
+                            snapshot.push_back(slot.timestamp_ns);
+                          });
+  CHECK(report.implausible_cursor);
+  CHECK(report.overwritten == 0);
+  CHECK(report.records == 8);
+  CHECK(snapshot == replayed);
+}
+
 TEST_CASE("a cursor just below the limit is a count: the Follower goes on past it", "[follower][reliability]") {
   TempDir dir;
   { auto log = RingLog::open(dir.file("a.vrrl"), 8); }

@@ -363,7 +363,7 @@ def test_snapshot_equals_cpp_read_snapshot_on_a_quiet_log(tmp_path, make_logs, s
             assert isinstance(ours, str), ours
             assert cpp.split("slot ")[1].split()[0] == ours.split("slot ")[1].split()[0]
             continue
-        if shape == "implausible":  # the Follower's rule: nothing from a damaged cursor, and said so
+        if shape == "implausible":  # read as replay reads it, and said so
             assert vrrl.open(path).snapshot().report.implausible_cursor
         assert ours[0] == cpp[0], mode
         if shape == "seed_wrapped_fresh":  # both hold back the record under the cursor

@@ -18,24 +18,8 @@
 #include "fault_support.hpp"
 #include "support/temp_dir.hpp"
 
-namespace {
-
-constexpr int cannot_mount = 50;
-
-// In a child with its own mount namespace: mount a `size_kib` tmpfs over
-// `where`, then run `body`. Exit cannot_mount when that is not permitted.
-template <class Fn>
-int on_tiny_tmpfs(const std::filesystem::path& where, int size_kib, Fn&& body) {
-  return vrrl::test::run_in_child([&]() -> int {
-    if (::unshare(CLONE_NEWNS) != 0) return cannot_mount;
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return cannot_mount;
-    const std::string options = "size=" + std::to_string(size_kib) + "k";
-    if (::mount("vrrl-tiny", where.c_str(), "tmpfs", 0, options.c_str()) != 0) return cannot_mount;
-    return body();
-  });
-}
-
-}  // namespace
+using vrrl::test::cannot_mount;
+using vrrl::test::on_tiny_tmpfs;
 
 TEST_CASE("full disk: open fails with ENOSPC and leaves nothing half-created", "[reliability][full_disk]") {
   vrrl::test::TempDir dir;

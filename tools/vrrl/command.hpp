@@ -48,5 +48,6 @@ Command add_import_command(CLI::App& vrrl);
 Command add_stats_command(CLI::App& vrrl);
 Command add_export_command(CLI::App& vrrl);
 Command add_diff_command(CLI::App& vrrl);
+Command add_convert_command(CLI::App& vrrl);
 
 }  // namespace vrrl::cli

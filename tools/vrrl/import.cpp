@@ -29,6 +29,7 @@
 #include "log_check.hpp"
 #include "record_json.hpp"
 #include "record_spool.hpp"
+#include "stdout_summary.hpp"
 
 namespace vrrl::cli {
 namespace {
@@ -71,20 +72,6 @@ std::uint64_t existing_log_capacity(const std::filesystem::path& path) {
                  .errno_value = 0,
                  .slot = std::nullopt});
   }
-}
-
-// Writes the whole summary to standard output directly (not through
-// std::cout, whose failure main would turn into exit 1). False when it could
-// not be written: stdout closed, a broken pipe (SIGPIPE is ignored), a full disk.
-bool write_summary(const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t written = ::write(STDOUT_FILENO, text.data() + done, text.size() - done);
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) return false;
-    done += static_cast<std::size_t>(written);
-  }
-  return true;
 }
 
 int run_import(const ImportOptions& options) {

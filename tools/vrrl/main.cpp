@@ -23,8 +23,9 @@ namespace {
 constexpr const char* exit_codes_footer =
     "Exit codes:\n"
     "  0  success (verify: the log is clean; diff: no divergence)\n"
-    "  1  problems found (verify; dump, tail, stats, export: slots with a foreign magic were skipped;\n"
-    "     diff: the runs diverge), or the operation failed (the message says why and how to fix it)\n"
+    "  1  problems found (verify; dump, tail, stats, export: slots with a foreign magic or, in v2, a commit\n"
+    "     word that checks for no sequence were skipped; convert: such slots were dropped from OUT; diff: the\n"
+    "     runs diverge), or the operation failed (the message says why and how to fix it)\n"
     "  2  usage error: bad or missing arguments (diff: also a log it cannot read whole)\n"
     "\n"
     "See also:\n"
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
   using namespace vrrl::cli;
 
-  CLI::App vrrl{"Inspect, check, follow, compare, export and build VRRL ring logs and recordings (what vrrl::RingLog and vrrl::Recording write).",
+  CLI::App vrrl{"Inspect, check, follow, compare, export, convert and build VRRL ring logs and recordings (what vrrl::RingLog and vrrl::Recording write).",
                 "vrrl"};
   vrrl.set_version_flag("--version", "vrrl " + std::string(vrrl::version) +
                                          " (reads VRRL format versions 1 and 2; import creates version " +
@@ -77,13 +78,14 @@ int main(int argc, char** argv) {
   std::vector<Command> commands{add_info_command(vrrl),   add_dump_command(vrrl),
                                 add_verify_command(vrrl), add_tail_command(vrrl),
                                 add_import_command(vrrl), add_stats_command(vrrl),
-                                add_export_command(vrrl), add_diff_command(vrrl)};
+                                add_export_command(vrrl), add_diff_command(vrrl),
+                                add_convert_command(vrrl)};
 #ifdef VRRL_HAVE_NATS
   commands.push_back(add_ship_command(vrrl));
   commands.push_back(add_pull_command(vrrl));
-  constexpr const char* command_list = "info, dump, verify, tail, import, stats, export, diff, ship and pull";
+  constexpr const char* command_list = "info, dump, verify, tail, import, stats, export, diff, convert, ship and pull";
 #else
-  constexpr const char* command_list = "info, dump, verify, tail, import, stats, export and diff";
+  constexpr const char* command_list = "info, dump, verify, tail, import, stats, export, diff and convert";
 #endif
   // After the subcommands exist: CLI11 copies a parent's footer into each
   // subcommand created after it, which printed this footer twice.

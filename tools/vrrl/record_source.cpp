@@ -57,6 +57,7 @@ ReadReport RecordSource::read_log(const RecordVisitor& visit) const {
   if (!snapshot.bad_slots.empty()) report.first_bad_slot = snapshot.bad_slots.front();
   report.skipped_live = snapshot.overwritten;
   report.stale_records = snapshot.stale_records;
+  report.beyond_cursor = snapshot.beyond_cursor;
   report.implausible_cursor = snapshot.implausible_cursor;
   report.v2 = log_->format() == Format::v2;
   return report;
@@ -109,7 +110,8 @@ bool report_skipped(std::string_view command, const ReadReport& report, const st
               << "is damaged, so the records were read in slot order from cursor % capacity, as a writer reopening "
               << "the log would count them. `vrrl verify " << path.string() << "` reports it\n";
   }
-  if (report.bad_slots == 0 && report.skipped_live == 0 && report.stale_records == 0 && report.lost == 0) {
+  if (report.bad_slots == 0 && report.skipped_live == 0 && report.stale_records == 0 && report.beyond_cursor == 0 &&
+      report.lost == 0) {
     return false;
   }
   std::cout.flush();  // keep stdout and stderr in order at a terminal
@@ -121,6 +123,11 @@ bool report_skipped(std::string_view command, const ReadReport& report, const st
   if (report.stale_records != 0) {
     std::cerr << "vrrl " << command << ": note: " << report.stale_records
               << " record(s) of an older lap were stepped over (a v2 log keeps them only after a power cut)\n";
+  }
+  if (report.beyond_cursor != 0) {
+    std::cerr << "vrrl " << command << ": note: " << report.beyond_cursor
+              << " record(s) past the header cursor (written after the header reached the disk, before a power cut) "
+                 "were read last, in sequence order; a writer that opens the log clears them\n";
   }
   if (report.lost != 0) {
     std::cerr << "vrrl " << command << ": note: " << report.lost
@@ -135,8 +142,9 @@ bool report_skipped(std::string_view command, const ReadReport& report, const st
                             : " slot(s) with a foreign record magic")
               << " (first: slot " << report.first_bad_slot.value_or(0)
               << (report.first_bad_segment.empty() ? "" : " of " + report.first_bad_segment) << "). Fix: "
-              << (report.v2 ? "those records are lost (verify does not check v2 logs yet); restore the log from a "
-                              "copy if you need them.\n"
+              << (report.v2 ? "run `vrrl verify " + path.string() +
+                                  "` to list them as torn (being written at a power cut) or corrupted (changed after a "
+                                  "sync); their records are lost unless a copy of the log has them.\n"
                             : "run `vrrl verify " + path.string() + "` to list them.\n");
   }
   return report.bad_slots != 0;

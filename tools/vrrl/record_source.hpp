@@ -41,6 +41,7 @@ struct ReadReport {
   std::string first_bad_segment;                // a recording: the segment holding it
   std::uint64_t skipped_live = 0;               // overwritten or being written while read
   std::uint64_t stale_records = 0;              // v2: whole records of an older lap, stepped over
+  std::uint64_t beyond_cursor = 0;              // v2: records past the header cursor (a power cut), delivered last
   bool implausible_cursor = false;              // a log's header cursor is >= 2^61 (damage); read from cursor % capacity
   bool v2 = false;                              // bad slots are commit words that check for no nearby sequence
   std::uint64_t lost = 0;                       // a recording: sequences not in it (gaps, removed segments,
@@ -93,7 +94,8 @@ class RecordSource {
 
 // Prints what a read skipped to stderr, one line each: bad slots (then
 // returns true: the command exits 1), records a live writer overwrote while
-// they were read, stale v2 records and a recording's lost sequences (notes;
+// they were read, stale v2 records, v2 records past the cursor and a
+// recording's lost sequences (notes;
 // none of them is a problem of the read).
 bool report_skipped(std::string_view command, const ReadReport& report, const std::filesystem::path& path);
 

@@ -1,8 +1,12 @@
 #include "recording_check.hpp"
 
 #include <algorithm>
+#include <array>
+#include <fstream>
 #include <string_view>
 #include <system_error>
+
+#include <vrrl/format.hpp>
 
 #include <vrrl/recording.hpp>
 
@@ -13,6 +17,13 @@ bool is_segment_name(const std::string& name) {
   constexpr std::size_t digits = 20;
   return name.size() == digits + 5 && name.compare(digits, 5, ".vrrl") == 0 &&
          name.find_first_not_of("0123456789") == digits;
+}
+
+// Whether `path` starts with VRRL0002: a v2 log where a v1 segment belongs.
+bool is_v2_log(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::array<char, format::log_magic_v2.size()> magic{};
+  return file.read(magic.data(), magic.size()) && magic == format::log_magic_v2;
 }
 
 void problem(RecordingCheck& check, std::string message) {
@@ -78,7 +89,12 @@ RecordingCheck check_recording(const std::filesystem::path& dir) {
       problem(check, "`" + path.string() + "` is neither a segment nor a stream directory (a foreign file)");
     }
     for (const auto& path : found.damaged_segments) {
-      problem(check, "`" + path.string() + "` is a damaged segment (bad header, or a cursor that does not fit its name)");
+      if (is_v2_log(path)) {
+        problem(check, "`" + path.string() + "` is a VRRL v2 log: recordings hold v1 segments (segment-format v1), so "
+                       "the readers skip it; move it out of the stream directory and read it on its own");
+      } else {
+        problem(check, "`" + path.string() + "` is a damaged segment (bad header, or a cursor that does not fit its name)");
+      }
     }
     for (const StreamGap& gap : found.gaps) {
       problem(check, "stream " + gap.stream + ": sequences " + std::to_string(gap.first) + ".." +

@@ -1,5 +1,6 @@
-// vrrl verify LOG|DIR: check a log byte by byte (or every segment of a
-// recording, and the recording's layout) and list every problem found.
+// vrrl verify LOG|DIR: check a log byte by byte, either format (or every
+// segment of a recording, and the recording's layout) and list every problem
+// found.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -31,13 +32,20 @@ void print_json_report(const VerifyOptions& options, const LogCheck& check, bool
   out["clean"] = check.clean();
   out["problems"] = check.problems;
   out["header_valid"] = check.header_valid;
+  out["format_version"] = check.format ? JsonObject(static_cast<std::uint32_t>(*check.format)) : JsonObject();
   out["capacity"] = check.capacity;
   out["flags"] = check.flags;
   out["multi_producer"] = check.multi_producer;
+  out["synced"] = check.synced ? JsonObject(*check.synced) : JsonObject();
   out["slots_checked"] = check.slots_checked;
   out["records"] = check.records;
   out["empty_slots"] = check.empty_slots;
   out["bad_magic_slots"] = check.bad_magic_slots;
+  out["beyond_cursor"] = check.beyond_cursor;
+  out["stale_records"] = check.stale_records;
+  out["torn_slots"] = check.torn_slots;
+  out["corrupted_slots"] = check.corrupted_slots;
+  out["changed_while_read"] = check.changed_while_read;
   out["timestamps_backwards"] = check.timestamps_backwards;
   out["locked_by_writer"] = locked;
   out["findings"] = findings;
@@ -59,6 +67,24 @@ void print_finding(const Finding& finding, const std::string& where) {
   std::cout << (finding.severity == Finding::Severity::problem ? "problem: " : "note: ") << where;
   if (finding.slot) std::cout << "slot " << *finding.slot << ": ";
   std::cout << finding.message << '\n';
+}
+
+// "LOG: 8 of 8 slots checked: 5 records, 3 empty, ..." (v2: by slot state).
+void print_summary(const std::string& log, const LogCheck& check) {
+  std::cout << log << ": " << check.slots_checked << " of " << check.capacity << " slots checked";
+  if (check.format == Format::v2) {
+    std::cout << " (VRRL v2, synced " << check.synced.value_or(0) << "): " << check.records << " records";
+    if (check.beyond_cursor != 0) std::cout << " (" << check.beyond_cursor << " past the cursor)";
+    std::cout << ", " << check.empty_slots << " empty, " << check.stale_records << " stale, " << check.torn_slots
+              << " torn, " << check.corrupted_slots << " corrupted, ";
+    if (check.changed_while_read != 0) std::cout << check.changed_while_read << " changed while read, ";
+  } else {
+    std::cout << ": " << check.records << " records, " << check.empty_slots << " empty, " << check.bad_magic_slots
+              << " with a bad magic, ";
+  }
+  std::cout << check.timestamps_backwards << " timestamps going backwards"
+            << (check.multi_producer && check.timestamps_backwards != 0 ? " (claim order, not a problem)" : "")
+            << '\n';
 }
 
 // A recording directory: the recording's own findings, then each segment's.
@@ -131,13 +157,7 @@ int run_verify(const VerifyOptions& options) {
   if (check.unlisted != 0) std::cout << "(" << check.unlisted << " more findings not listed)\n";
   if (locked) std::cout << "note: a writer holds the log open; this is a snapshot of a moving log\n";
 
-  if (check.header_valid) {
-    std::cout << log << ": " << check.slots_checked << " of " << check.capacity << " slots checked: "
-              << check.records << " records, " << check.empty_slots << " empty, " << check.bad_magic_slots
-              << " with a bad magic, " << check.timestamps_backwards << " timestamps going backwards"
-              << (check.multi_producer && check.timestamps_backwards != 0 ? " (claim order, not a problem)" : "")
-              << '\n';
-  }
+  if (check.header_valid) print_summary(log, check);
   if (check.clean()) {
     std::cout << log << ": clean\n";
     return exit_ok;
@@ -151,15 +171,22 @@ int run_verify(const VerifyOptions& options) {
 Command add_verify_command(CLI::App& vrrl) {
   auto options = std::make_shared<VerifyOptions>();
   CLI::App* verify = vrrl.add_subcommand(
-      "verify", "Check header, size, record magics, timestamp order; exit 1 on problems");
+      "verify", "Check header, size, every slot (v1 magics, v2 commit words), timestamp order; exit 1 on problems");
   verify->footer(
-      "Checks the header, the file size against the capacity, every slot's record magic, and that timestamps\n"
-      "never go backwards in replay order (oldest first; in a multi-producer log, header flags bit 0, records\n"
-      "are in claim order and a step back is a note). Each problem is listed with its slot index, then a\n"
-      "summary. Reads the file with plain reads, so truncated and foreign files are examined too.\n"
-      "--json prints one object with these keys, in this order: log, clean, problems, header_valid, capacity,\n"
-      "flags, multi_producer, slots_checked, records, empty_slots, bad_magic_slots, timestamps_backwards,\n"
-      "locked_by_writer, findings [{severity, slot, message}], unlisted_findings. For a recording directory:\n"
+      "Checks the header, the file size against the capacity, every slot, and that timestamps never go\n"
+      "backwards in replay order (oldest first; in a multi-producer log, header flags bit 0, records are in\n"
+      "claim order and a step back is a note). v1: a record magic other than 0xDEADBEEF or 0 is a problem.\n"
+      "v2: each slot is record, empty, stale (an older lap), beyond the cursor (a later lap), torn (checks for\n"
+      "no sequence, written since the last sync) or corrupted (the same, but a sync vouched for it); torn and\n"
+      "corrupted slots are problems, stale records and records past the cursor, which a power cut leaves, are\n"
+      "notes (replay steps over the first and yields the second last), and synced above the cursor is a\n"
+      "problem. Each problem is listed with its slot index, then a summary. Reads the file with plain reads,\n"
+      "so truncated and foreign files are examined too.\n"
+      "--json prints one object with these keys, in this order: log, clean, problems, header_valid,\n"
+      "format_version, capacity, flags, multi_producer, synced, slots_checked, records, empty_slots,\n"
+      "bad_magic_slots, beyond_cursor, stale_records, torn_slots, corrupted_slots, changed_while_read,\n"
+      "timestamps_backwards, locked_by_writer, findings [{severity, slot, message}], unlisted_findings. For a\n"
+      "recording directory:\n"
       "recording, clean, problems, is_recording, streams, records, findings (the recording's), segments\n"
       "[{segment, clean, problems, records, findings}]. A directory gets the recording's checks (gaps\n"
       "between segments, foreign files, damaged segments, dropped appends as a note), then each segment's.");
