@@ -712,6 +712,13 @@ void StreamWriter::skip_within(std::uint64_t target) noexcept {
 // A kill between the steps leaves a prefix of the skip.
 void StreamWriter::skip(std::uint64_t count) {
   if (!state_ || count == 0) return;
+  if (core_->options().sync_every > std::chrono::nanoseconds::zero()) {
+    // The jump below makes a segment and drops the prepared one without
+    // their in-memory twins; a writer copying a stream has no use for them.
+    throw detail::problem(ErrorKind::io, "skip", state_->directory,
+                          "StreamWriter::skip does not work with RecordingOptions::sync_every",
+                          "open the recording that copies a stream without sync_every, and sync() it at the end");
+  }
   const std::uint64_t capacity = state_->capacity;
   const std::uint64_t from = appended();
   if (count > format::max_cursor - from) {

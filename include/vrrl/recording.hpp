@@ -226,7 +226,8 @@ class VRRL_EXPORT alignas(64) StreamWriter {
   // would pass format::max_cursor -> capacity_overflow; creating the segment
   // that holds the last skipped sequence fails -> io; the writer is
   // dropping (see the top of this file) and no segment is ready within
-  // roll_timeout -> io.
+  // roll_timeout -> io; the recording has RecordingOptions::sync_every -> io
+  // (not supported).
   void skip(std::uint64_t count);
 
   // msync(MS_SYNC) of the current segment and of any full segment the

@@ -231,3 +231,19 @@ TEST_CASE("a skip past the cursor limit is refused and changes nothing", "[recor
   append_range(writer, 5, 6);
   CHECK(writer.appended() == 6);
 }
+
+TEST_CASE("skip refuses a recording with sync_every, and changes nothing", "[recording][skip]") {
+  TempDir dir;
+  TempDir live;
+  const auto run = dir.file("run");
+  vrrl::RecordingOptions options = small_segments(capacity);
+  options.sync_every = std::chrono::milliseconds(50);
+  options.live_directory = live.path();
+  Recording recording = Recording::open(run, options);
+  StreamWriter writer = recording.stream("s");
+  append_range(writer, 0, 5);
+  const vrrl::Error refused = expect_error([&] { writer.skip(3); });
+  CHECK(refused.kind() == ErrorKind::io);
+  CHECK(std::string(refused.what()).find("sync_every") != std::string::npos);
+  CHECK(writer.appended() == 5);
+}
