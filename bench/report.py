@@ -151,7 +151,7 @@ def fmt_num(value, digits=2):
     if value is None:
         return "-"
     magnitude = abs(value)
-    if magnitude >= 1000:
+    if magnitude >= 999.5:  # what rounds to four digits gets the thousands separator
         return f"{value:,.0f}"
     if magnitude >= 100:
         return f"{value:.0f}"
@@ -163,6 +163,7 @@ def fmt_num(value, digits=2):
 def fmt_rate(rate):
     if rate is None:
         return "-"
+    rate = float(f"{rate:.3g}")  # round first, so 999,999 is "1 M", not "1e+03 k"
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if rate >= scale:
             return f"{rate / scale:.3g} {unit}"
