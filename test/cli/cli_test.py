@@ -1443,6 +1443,29 @@ def case_recording_verify(t):
     check("not a recording" in result.stdout, result.stdout)
 
 
+def case_recording_verify_stream_time_order(t):
+    # A stream whose own timestamps go backwards where one segment ends and the
+    # next begins: each segment is clean on its own, the stream is not.
+    rec = t.path("backwards")
+    write_recording(rec, 4, "s1", 10, 4)    # records 10..13 fill segment 0
+    write_recording(rec, 4, "s1", 0, 4)     # records 0..3 (older timestamps) fill segment 4
+    result = run("verify", rec, expect=1)
+    check("problem: stream s1: timestamp 1000 ns at sequence 4 goes backwards from 1130 ns at sequence 3 "
+          "(across a segment boundary)" in result.stdout, result.stdout)
+    check(result.stdout.splitlines()[-1] == f"{rec}: 1 problem found", result.stdout)
+    # Inside a segment the segment's own check names the slot, once.
+    inside = t.path("inside")
+    write_recording(inside, 4, "s1", 10, 3)
+    write_recording(inside, 4, "s1", 0, 3)
+    result = run("verify", inside, expect=1)
+    check("slot 3: timestamp 1000 ns goes backwards from 1120 ns" in result.stdout
+          and "across a segment boundary" not in result.stdout, result.stdout)
+    # In order across the boundary: clean.
+    ordered = t.path("ordered")
+    write_recording(ordered, 4, "s1", 0, 8)
+    run("verify", ordered, expect=0)
+
+
 def case_recording_export_and_diff(t):
     rec = known_recording(t)
     trace, events = trace_events(run("export", rec, expect=0).stdout)

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <optional>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 #include <vrrl/format.hpp>
 
@@ -108,8 +110,24 @@ RecordingCheck check_recording(const std::filesystem::path& dir) {
       // Slots below a segment's cursor that hold no record: one per append a
       // killed writer never completed, or sequences a copying writer skipped
       // (StreamWriter::skip). Readers count them as lost.
+      // The same walk checks the stream's own time order where one segment
+      // ends and the next begins (each segment's check covers its inside):
+      // the merge trusts every stream's timestamps not to go backwards.
       RecordingReplay replay = reader.replay(stream.name);
-      for (const StreamRecord& record : replay) (void)record;
+      const std::uint64_t capacity = reader.segment_capacity();
+      std::optional<std::pair<std::uint64_t, std::uint64_t>> previous;  // (timestamp_ns, sequence)
+      for (const StreamRecord& record : replay) {
+        const std::uint64_t timestamp = record.record.timestamp_ns();
+        if (previous && timestamp < previous->first && record.sequence / capacity != previous->second / capacity) {
+          problem(check, "stream " + stream.name + ": timestamp " + std::to_string(timestamp) + " ns at sequence " +
+                             std::to_string(record.sequence) + " goes backwards from " +
+                             std::to_string(previous->first) + " ns at sequence " +
+                             std::to_string(previous->second) +
+                             " (across a segment boundary): the merge by timestamp needs each stream's timestamps "
+                             "in order; give every stream's writer one clock");
+        }
+        previous.emplace(timestamp, record.sequence);
+      }
       if (const std::uint64_t empty = replay.report().incomplete; empty != 0) {
         note(check, "stream " + stream.name + ": " + std::to_string(empty) +
                         " sequences hold no record (appends that never completed, or, in a recording vrrl pull "
