@@ -66,9 +66,7 @@ ReadStatus read_validated(const std::byte* base, std::uint64_t capacity, const E
   const std::byte* const record = base + format::layout_of(expected.format).record_position(expected.slot);
   const auto magic = atomic_word<std::uint32_t>(record + format::record_offset::magic);
   // v1: 0xDEADBEEF marks a record; v2: any commit word but 0, checked below.
-  const auto published = [v2](std::uint32_t word) {
-    return v2 ? word != format::empty_record_magic : word == format::record_magic;
-  };
+  const auto published = [&expected](std::uint32_t word) { return format::committed_word(expected.format, word); };
 
   // Decide on a cursor loaded *before* the magic: a writer stores the magic
   // of record p before it advances the cursor past p + 1, so once we have

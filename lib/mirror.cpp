@@ -68,8 +68,7 @@ std::uint64_t Mirror::pass_end(Writer writer) const noexcept {
   const std::byte* newest = live_ + layout_.record_position((cursor - 1) % capacity_);
   // Acquire: pairs with the writer's release store of the magic.
   const std::uint32_t word = atomic_word<std::uint32_t>(newest).load(std::memory_order_acquire);
-  const bool committed =
-      layout_.format == Format::v2 ? word != format::empty_record_magic : word == format::record_magic;
+  const bool committed = format::committed_word(layout_.format, word);
   if (!committed && load_cursor(live_) == cursor) return cursor - 1;
   return cursor;
 }
@@ -294,9 +293,8 @@ void Mirror::copy_validated(const Chunk& chunk, std::uint64_t pass_first) {
     const std::uint32_t word = magic_of(copied);
     // v2: the copy must also check as sequence chunk.first + i (a torn copy,
     // or another lap's record, does not).
-    valid[i] = word == reloaded && (v2 ? word != format::empty_record_magic &&
-                                             word == wire::commit_word(chunk.first + i, wire::load_record_words(copied))
-                                       : word == format::record_magic);
+    valid[i] = word == reloaded && format::committed_word(layout_.format, word) &&
+               (!v2 || word == wire::commit_word(chunk.first + i, wire::load_record_words(copied)));
   }
   const std::uint64_t cursor = load_cursor(live_);
   for (std::uint64_t i = 0; i < chunk.count; ++i) {

@@ -644,28 +644,40 @@ StreamWriter& StreamWriter::operator=(StreamWriter&& other) noexcept {
 
 StreamWriter::~StreamWriter() { close(); }
 
+void StreamWriter::install(detail::Segment* segment) noexcept {
+  current_ = segment;
+  hot_ = segment->state;
+  // Release: Recording::sync, loading it with acquire, sees the segment complete.
+  state_->current.store(segment, std::memory_order_release);
+  ++rolls_;
+}
+
 bool StreamWriter::take_prepared() noexcept {
   // Acquire: pairs with the background thread's release store; the segment's
   // mapping and header are complete.
   detail::Segment* next = state_->prepared.exchange(nullptr, std::memory_order_acquire);
   if (next == nullptr) return false;
-  current_ = next;
-  hot_ = next->state;
-  // Release: Recording::sync, loading it with acquire, sees the segment complete.
-  state_->current.store(next, std::memory_order_release);
-  ++rolls_;
+  install(next);
   return true;
+}
+
+detail::Segment* StreamWriter::await_prepared() noexcept {
+  core_->wake();
+  const auto deadline = std::chrono::steady_clock::now() + core_->options().roll_timeout;
+  for (unsigned attempt = 0;; ++attempt) {
+    // Acquire: as take_prepared.
+    if (detail::Segment* next = state_->prepared.exchange(nullptr, std::memory_order_acquire)) return next;
+    if (std::chrono::steady_clock::now() >= deadline) return nullptr;
+    detail::nap(attempt);
+  }
 }
 
 bool StreamWriter::wait_for_prepared() noexcept {
   ++rolls_waited_;
-  core_->wake();
-  const auto deadline = std::chrono::steady_clock::now() + core_->options().roll_timeout;
-  for (unsigned attempt = 0;; ++attempt) {
-    if (take_prepared()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    detail::nap(attempt);
-  }
+  detail::Segment* next = await_prepared();
+  if (next == nullptr) return false;
+  install(next);
+  return true;
 }
 
 void StreamWriter::enter_scratch() noexcept {
@@ -741,18 +753,11 @@ void StreamWriter::skip(std::uint64_t count) {
   detail::Segment* into = nullptr;
   if (holder == next) {
     // The segment prepared ahead, waited for as a roll waits (nothing changed yet if it never comes).
-    core_->wake();
-    const auto deadline = std::chrono::steady_clock::now() + core_->options().roll_timeout;
-    for (unsigned attempt = 0;; ++attempt) {
-      // Acquire: as take_prepared.
-      into = state_->prepared.exchange(nullptr, std::memory_order_acquire);
-      if (into != nullptr) break;
-      if (std::chrono::steady_clock::now() >= deadline) {
-        throw detail::problem(ErrorKind::io, "skip", state_->directory,
-                              "no segment of stream `" + state_->name + "` was ready within the roll timeout",
-                              "check the recording's last_error() (a full disk?) and skip again");
-      }
-      detail::nap(attempt);
+    into = await_prepared();
+    if (into == nullptr) {
+      throw detail::problem(ErrorKind::io, "skip", state_->directory,
+                            "no segment of stream `" + state_->name + "` was ready within the roll timeout",
+                            "check the recording's last_error() (a full disk?) and skip again");
     }
   } else {
     // Segments [next, holder) would hold skipped sequences only: they are
@@ -779,11 +784,7 @@ void StreamWriter::skip(std::uint64_t count) {
     dropped_ += hot_.next_slot;  // the scratch lap's appends so far were dropped
     state_->dropped.store(dropped_, std::memory_order_relaxed);
   }
-  current_ = into;
-  hot_ = into->state;
-  // Release: as take_prepared.
-  state_->current.store(into, std::memory_order_release);
-  ++rolls_;
+  install(into);
   skip_within(target);
   core_->wake();
   if (hot_.next_slot == capacity) roll();

@@ -117,6 +117,13 @@ inline constexpr Layout layout_v2{Format::v2, header_bytes_v2};
   return format == Format::v2 ? layout_v2 : layout_v1;
 }
 
+// Whether a slot's word 0 marks a committed record: v1 0xDEADBEEF; v2 any
+// commit word but 0 (whether it checks for its sequence is the reader's next
+// question, see slot_state.hpp).
+[[nodiscard]] constexpr bool committed_word(Format format, std::uint32_t word) noexcept {
+  return format == Format::v2 ? word != empty_record_magic : word == record_magic;
+}
+
 static_assert(layout_v2.record_position(0) % 4096 == 0 && record_bytes == 64 && header_bytes_v2 % record_bytes == 0,
               "v2 slots are 64-byte aligned: none straddles a cache line, a 512-byte sector or a page");
 static_assert(layout_v2.file_bytes(max_capacity) == 67'112'960);

@@ -259,7 +259,11 @@ class VRRL_EXPORT alignas(64) StreamWriter {
                detail::Segment* current) noexcept;
   // Out of line, noexcept: the segment (or the scratch buffer) is full.
   void roll() noexcept;
+  // The segment the background thread prepared, appended into from now on.
+  void install(detail::Segment* segment) noexcept;
   bool take_prepared() noexcept;
+  // Waits up to roll_timeout for a prepared segment and hands it over (null: none came).
+  [[nodiscard]] detail::Segment* await_prepared() noexcept;
   // skip(): the cleared slots and new cursor of the current segment.
   void skip_within(std::uint64_t target) noexcept;
   bool wait_for_prepared() noexcept;
